@@ -9,7 +9,11 @@ Metadata lives in pyproject.toml; this file only computes the package mapping.
 
 from setuptools import find_namespace_packages, find_packages, setup
 
-MAPPED = {"zero_scim.api": "api", "zero_scim.operator": "operator", "zero_scim.accounts": "accounts"}
+MAPPED = {
+    "zero_scim.api": "api",
+    "zero_scim.operator": "operator",
+    "zero_scim.accounts": "accounts",
+}
 
 
 def _packages() -> list[str]:

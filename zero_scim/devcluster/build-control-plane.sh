@@ -2,7 +2,8 @@
 # Build kube-apiserver and kube-controller-manager from Debian's own `kubernetes`
 # source package and install them into a cache folder.
 #
-# Usage: build-control-plane.sh <cache-dir>
+# Usage: build-control-plane.sh <cache-dir> [deps|all]
+#   deps: only step 1 (runtime packages: etcd, openssl); all (default): every step.
 #
 # Steps (see docs/local-control-plane.md for why each one exists):
 #   1. apt packages: etcd-server, Go 1.19 and the Go libraries used by the patch;
@@ -14,7 +15,8 @@
 # Every step prints a line starting with "==>" so a caller can show progress.
 set -euo pipefail
 
-cache_dir=${1:?usage: build-control-plane.sh <cache-dir>}
+cache_dir=${1:?usage: build-control-plane.sh <cache-dir> [deps|all]}
+mode=${2:-all}
 bin_dir="$cache_dir/bin"
 work_dir="$cache_dir/build"
 mkdir -p "$bin_dir" "$work_dir"
@@ -24,8 +26,11 @@ as_root() {
     echo "error: need root (or sudo) to run: $*" >&2; exit 1; fi
 }
 
-apt_packages=(etcd-server golang-go rsync jq openssl
-  golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev)
+apt_packages=(etcd-server openssl ca-certificates)
+if [ "$mode" != deps ]; then
+  apt_packages+=(golang-go rsync jq make
+    golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev)
+fi
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -37,6 +42,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 else
   echo "==> apt: all packages present"
 fi
+[ "$mode" = deps ] && exit 0
 
 src_list=/etc/apt/sources.list.d/zero-scim-deb-src.sources
 if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && ! grep -qs '^deb-src' /etc/apt/sources.list; then

@@ -1,0 +1,1 @@
+"""What the API and the operator share about Kubernetes: API coordinates, labels, names."""

@@ -1,0 +1,33 @@
+"""API group, version, kinds, labels and annotations of zero-scim's custom resources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GROUP = "zeroscim.io"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+
+
+@dataclass(frozen=True)
+class Kind:
+    kind: str
+    plural: str
+    namespaced: bool
+
+
+TENANT = Kind("ZeroTenant", "zerotenants", namespaced=False)
+USER = Kind("ScimUser", "scimusers", namespaced=True)
+GROUP_KIND = Kind("ScimGroup", "scimgroups", namespaced=True)
+MEMBER_BATCH = Kind("ScimMemberBatch", "scimmemberbatches", namespaced=True)
+ALL_KINDS = (TENANT, USER, GROUP_KIND, MEMBER_BATCH)
+
+# Labels (values must be <= 63 characters).
+LABEL_PART_OF = "app.kubernetes.io/part-of"
+LABEL_TENANT = f"{GROUP}/tenant"
+LABEL_SCIM_ID = f"{GROUP}/id"
+LABEL_GROUP = f"{GROUP}/group"
+LABEL_TOKEN = f"{GROUP}/token"  # "true" on a tenant's token Secret
+
+# Annotations.
+ANNOTATION_ROTATE = f"{GROUP}/rotate-token"
