@@ -31,3 +31,13 @@ LABEL_TOKEN = f"{GROUP}/token"  # "true" on a tenant's token Secret
 
 # Annotations.
 ANNOTATION_ROTATE = f"{GROUP}/rotate-token"
+
+
+def tenant_namespace(tenant: dict[str, object]) -> str:
+    """A ZeroTenant's namespace: ``spec.namespace``, defaulting to the tenant's name."""
+    spec = tenant.get("spec")
+    metadata = tenant.get("metadata")
+    if isinstance(spec, dict) and isinstance(spec.get("namespace"), str) and spec["namespace"]:
+        return str(spec["namespace"])
+    assert isinstance(metadata, dict)
+    return str(metadata["name"])

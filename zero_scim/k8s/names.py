@@ -1,0 +1,42 @@
+"""Object names of zero-scim's custom resources (DNS-1123 subdomains, at most 253 chars).
+
+A ScimUser is named after its userName, not its SCIM id: ``u-`` + the first 40 hex
+digits of SHA-256 over the NFC-normalised, case-folded userName. Two API replicas that
+receive the same POST at once then race for the same object name, and the API server
+itself turns the second create into a conflict — case-insensitive userName uniqueness in
+one write, with no separate claim object (docs/architecture.md, "userName uniqueness").
+
+A ScimGroup is named ``g-`` + its SCIM id (a UUID the API generates). A group's member
+log entries are ``<group object>-<seq:010d>`` and, for the second and later parts of a
+snapshot, ``<group object>-<seq:010d>-p<part>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+_ID_SAFE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def username_key(user_name: str) -> str:
+    """The form in which userNames are compared: NFC, then Unicode case folding."""
+    return unicodedata.normalize("NFC", user_name).casefold()
+
+
+def user_object_name(user_name: str) -> str:
+    digest = hashlib.sha256(username_key(user_name).encode("utf-8")).hexdigest()
+    return f"u-{digest[:40]}"
+
+
+def group_object_name(group_id: str) -> str:
+    if _ID_SAFE.match(group_id):
+        return f"g-{group_id}"
+    # Ids are UUIDs we generate; anything else (never expected) is hashed to stay valid.
+    return f"g-{hashlib.sha256(group_id.encode('utf-8')).hexdigest()[:40]}"
+
+
+def batch_object_name(group_object: str, seq: int, part: int = 0) -> str:
+    base = f"{group_object}-{seq:010d}"
+    return base if part == 0 else f"{base}-p{part}"
