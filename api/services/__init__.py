@@ -1,0 +1,1 @@
+"""Services: SCIM semantics between the HTTP handlers and storage."""
