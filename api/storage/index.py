@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
 from zero_scim.api.storage.codec import Meta, spec_to_doc
 from zero_scim.api.storage.memberlog import MemberLog
-
 from zero_scim.k8s.coordinates import LABEL_GROUP
 from zero_scim.k8s.names import username_key
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import re
 import uuid
@@ -41,7 +42,6 @@ from zero_scim.api.storage.kubeapi import (
     NotFound,
     resource_path,
 )
-
 from zero_scim.k8s.coordinates import GROUP_KIND, LABEL_SCIM_ID, MEMBER_BATCH, USER
 from zero_scim.k8s.names import username_key
 from zero_scim.scim import errors as scim
@@ -364,15 +364,15 @@ class GroupRepository:
     async def append(
         self, namespace: str, group: GroupEntry, *, add: list[str], remove: list[str]
     ) -> None:
-        """Write the net member change as Delta entries (one per 20,000 ids)."""
-        chunks: list[tuple[list[str], list[str]]] = []
-        for start in range(0, max(len(add), 1), MAX_IDS_PER_ENTRY):
-            chunks.append((add[start : start + MAX_IDS_PER_ENTRY], []))
-        for start in range(0, len(remove), MAX_IDS_PER_ENTRY):
-            chunks.append(([], remove[start : start + MAX_IDS_PER_ENTRY]))
-        for chunk_add, chunk_remove in chunks:
-            if chunk_add or chunk_remove:
-                await self._write_entry(namespace, group, "Delta", chunk_add, chunk_remove)
+        """Write the net member change as Delta entries (one entry up to 10,000 + 10,000 ids).
+
+        An entry applies its adds, then its removes; ``add`` and ``remove`` are disjoint.
+        """
+        size = MAX_IDS_PER_ENTRY // 2
+        adds = [add[i : i + size] for i in range(0, len(add), size)]
+        removes = [remove[i : i + size] for i in range(0, len(remove), size)]
+        for chunk_add, chunk_remove in itertools.zip_longest(adds, removes, fillvalue=[]):
+            await self._write_entry(namespace, group, "Delta", chunk_add, chunk_remove)
         self._maybe_compact(namespace, group)
 
     async def _write_entry(

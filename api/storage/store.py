@@ -12,7 +12,6 @@ from zero_scim.api.storage.kubeapi import KubeApi, resource_path
 from zero_scim.api.storage.repository import GroupRepository, UserRepository
 from zero_scim.api.storage.tenants import TenantRegistry
 from zero_scim.api.storage.watcher import OnRestart, Watcher
-
 from zero_scim.k8s.coordinates import GROUP_KIND, MEMBER_BATCH, USER, Kind
 
 WATCHED: tuple[tuple[str, Kind], ...] = (

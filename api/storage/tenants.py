@@ -19,7 +19,6 @@ from typing import Any
 
 from zero_scim.api.storage.kubeapi import KubeApi, resource_path, secrets_path
 from zero_scim.api.storage.watcher import OnRestart, Watcher
-
 from zero_scim.k8s.coordinates import LABEL_TOKEN, TENANT, tenant_namespace
 from zero_scim.k8s.tokens import SECRET_NAME, TokenDigests, digest, digests_from_secret_data
 

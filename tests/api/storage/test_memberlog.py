@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from zero_scim.api.storage.memberlog import MemberLog
 
 
-def delta(seq: int, add: list[str] | None = None, remove: list[str] | None = None) -> dict[str, Any]:
+def delta(
+    seq: int, add: list[str] | None = None, remove: list[str] | None = None
+) -> dict[str, Any]:
     return {"seq": seq, "type": "Delta", "add": add or [], "remove": remove or []}
 
 

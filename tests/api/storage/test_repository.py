@@ -1,0 +1,320 @@
+"""Writes through the repository against the real API server, seen through the index."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.support.kube import KubeEnv
+from zero_scim.api.storage.kubeapi import resource_path
+from zero_scim.api.storage.store import Storage
+from zero_scim.k8s.coordinates import GROUP, GROUP_KIND, MEMBER_BATCH, USER, VERSION
+from zero_scim.k8s.names import user_object_name
+from zero_scim.scim import errors as scim
+
+pytestmark = pytest.mark.cluster
+
+
+async def eventually(check: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def second_replica(kube: KubeEnv) -> Storage:
+    replica = await Storage.connect(kube.kubeconfig)
+    replica.start()
+    await replica.wait_ready()
+    return replica
+
+
+async def test_create_is_in_the_index_at_once_and_named_after_the_username(
+    storage: Storage, tenant_ns: str, kube: KubeEnv
+) -> None:
+    entry = await storage.users.create(tenant_ns, {"userName": "Alice@Example.com", "active": True})
+    index = storage.index.tenant(tenant_ns)
+    assert index.user_id_by_username("alice@example.COM") == entry.id
+    assert entry.object_name == user_object_name("ALICE@example.com")
+    obj = kube.custom.get_namespaced_custom_object(
+        GROUP, VERSION, tenant_ns, USER.plural, entry.object_name
+    )
+    assert obj["spec"]["id"] == entry.id
+    assert obj["metadata"]["labels"]["zeroscim.io/id"] == entry.id
+
+
+async def test_same_username_at_once_creates_exactly_one(
+    storage: Storage, tenant_ns: str, kube: KubeEnv
+) -> None:
+    replica = await second_replica(kube)
+    try:
+        attempts = [
+            (storage if i % 2 else replica).users.create(
+                tenant_ns, {"userName": f"Race{(i % 3 and 'R') or 'r'}@x.io"}
+            )
+            for i in range(12)
+        ]
+        results = await asyncio.gather(*attempts, return_exceptions=True)
+    finally:
+        await replica.stop()
+    created = [r for r in results if not isinstance(r, BaseException)]
+    conflicts = [r for r in results if isinstance(r, scim.Uniqueness)]
+    assert len(created) == 1
+    assert len(conflicts) == 11
+
+
+async def test_concurrent_updates_from_two_replicas_lose_nothing(
+    storage: Storage, tenant_ns: str, kube: KubeEnv
+) -> None:
+    entry = await storage.users.create(tenant_ns, {"userName": "busy@x.io", "emails": []})
+    replica = await second_replica(kube)
+    try:
+        await eventually(lambda: replica.index.tenant(tenant_ns).user(entry.id) is not None)
+
+        def add_email(n: int) -> Any:
+            def mutate(doc: dict[str, Any]) -> dict[str, Any]:
+                emails = [*doc.get("emails", []), {"value": f"e{n}@x.io"}]
+                return {**doc, "emails": emails}
+
+            return mutate
+
+        await asyncio.gather(
+            *[
+                (storage if n % 2 else replica).users.update(tenant_ns, entry.id, add_email(n))
+                for n in range(10)
+            ]
+        )
+    finally:
+        await replica.stop()
+    obj = kube.custom.get_namespaced_custom_object(
+        GROUP, VERSION, tenant_ns, USER.plural, entry.object_name
+    )
+    assert sorted(e["value"] for e in obj["spec"]["emails"]) == sorted(
+        f"e{n}@x.io" for n in range(10)
+    )
+
+
+async def test_rename_keeps_id_and_created_and_moves_the_object(
+    storage: Storage, tenant_ns: str, kube: KubeEnv
+) -> None:
+    index = storage.index.tenant(tenant_ns)
+    other = await storage.users.create(tenant_ns, {"userName": "taken@x.io"})
+    entry = await storage.users.create(tenant_ns, {"userName": "before@x.io", "title": "T"})
+    with pytest.raises(scim.Uniqueness):
+        await storage.users.update(tenant_ns, entry.id, lambda d: {**d, "userName": "TAKEN@x.io"})
+    renamed = await storage.users.update(
+        tenant_ns, entry.id, lambda d: {**d, "userName": "after@x.io"}
+    )
+    assert renamed.id == entry.id
+    assert renamed.meta.created == entry.meta.created
+    assert renamed.object_name == user_object_name("after@x.io")
+    assert index.user(entry.id) is renamed
+    assert index.user_id_by_username("before@x.io") is None
+    assert index.user_id_by_username("after@x.io") == entry.id
+    assert index.user(other.id) is not None
+    names = {
+        o["metadata"]["name"]
+        for o in kube.custom.list_namespaced_custom_object(GROUP, VERSION, tenant_ns, USER.plural)[
+            "items"
+        ]
+    }
+    assert entry.object_name not in names
+    assert renamed.object_name in names
+    # The name is free again.
+    again = await storage.users.create(tenant_ns, {"userName": "before@x.io"})
+    assert again.id != entry.id
+
+
+async def test_an_interrupted_rename_is_finished_by_the_next_write(
+    storage: Storage, tenant_ns: str, kube: KubeEnv
+) -> None:
+    index = storage.index.tenant(tenant_ns)
+    entry = await storage.users.create(tenant_ns, {"userName": "half@x.io"})
+    # What a crash between the rename's create and delete leaves behind: two objects, one id.
+    stale = kube.custom.get_namespaced_custom_object(
+        GROUP, VERSION, tenant_ns, USER.plural, entry.object_name
+    )
+    newer = {
+        "apiVersion": stale["apiVersion"],
+        "kind": stale["kind"],
+        "metadata": {"name": user_object_name("whole@x.io"), "labels": stale["metadata"]["labels"]},
+        "spec": {
+            **stale["spec"],
+            "userName": "whole@x.io",
+            "meta": {**stale["spec"]["meta"], "lastModified": "2999-01-01T00:00:00.000Z"},
+        },
+    }
+    kube.custom.create_namespaced_custom_object(GROUP, VERSION, tenant_ns, USER.plural, newer)
+    await eventually(lambda: index.user_id_by_username("whole@x.io") == entry.id)
+    assert index.user_id_by_username("half@x.io") is None  # one user per id
+    await storage.users.update(tenant_ns, entry.id, lambda d: {**d, "title": "repaired"})
+    await eventually(lambda: index.user_object(entry.object_name) is None)
+    names = [
+        o["metadata"]["name"]
+        for o in kube.custom.list_namespaced_custom_object(
+            GROUP, VERSION, tenant_ns, USER.plural, label_selector=f"zeroscim.io/id={entry.id}"
+        )["items"]
+    ]
+    assert names == [user_object_name("whole@x.io")]
+
+
+async def test_recreating_a_username_waits_for_a_finalizing_user(
+    storage: Storage, tenant_ns: str, kube: KubeEnv
+) -> None:
+    entry = await storage.users.create(tenant_ns, {"userName": "final@x.io"})
+    kube.custom.patch_namespaced_custom_object(
+        GROUP, VERSION, tenant_ns, USER.plural, entry.object_name,
+        {"metadata": {"finalizers": ["zeroscim.io/downstream"]}},
+    )  # fmt: skip
+    await storage.users.delete(tenant_ns, entry.id)
+    assert storage.index.tenant(tenant_ns).user(entry.id) is None
+    started = time.monotonic()
+    with pytest.raises(scim.Uniqueness, match="being deleted"):
+        await storage.users.create(tenant_ns, {"userName": "final@x.io"})
+    assert time.monotonic() - started >= 2.5
+
+    async def release_soon() -> None:
+        await asyncio.sleep(0.5)
+        kube.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, tenant_ns, USER.plural, entry.object_name,
+            {"metadata": {"finalizers": None}},
+        )  # fmt: skip
+
+    releaser = asyncio.create_task(release_soon())
+    again = await storage.users.create(tenant_ns, {"userName": "final@x.io"})
+    await releaser
+    assert again.id != entry.id
+
+
+async def test_member_changes_write_one_small_entry_each(
+    storage: Storage, tenant_ns: str, kube: KubeEnv
+) -> None:
+    index = storage.index.tenant(tenant_ns)
+    group = await storage.groups.create(tenant_ns, {"displayName": "G"}, ["a", "b"])
+    assert index.members(group) == {"a", "b"}
+    hundred = [str(uuid.uuid4()) for _ in range(100)]
+    await storage.groups.update(tenant_ns, group.id, lambda d, m: (d, hundred, ["a"]))
+    assert index.members(group) == {"b", *hundred}
+    batches = kube.custom.list_namespaced_custom_object(
+        GROUP, VERSION, tenant_ns, MEMBER_BATCH.plural,
+        label_selector=f"zeroscim.io/group={group.object_name}",
+    )["items"]  # fmt: skip
+    assert sorted(b["spec"]["seq"] for b in batches) == [1, 2]  # one entry per change
+    assert all(b["metadata"]["ownerReferences"][0]["uid"] == group.uid for b in batches)
+    replica = await second_replica(kube)
+    try:
+        other = replica.index.tenant(tenant_ns)
+        other_group = other.group(group.id)
+        assert other_group is not None
+        assert other.members(other_group) == {"b", *hundred}
+        assert other.groups_of(hundred[0]) == {group.id}
+    finally:
+        await replica.stop()
+
+
+async def test_two_replicas_appending_at_once_keep_seq_order(
+    storage: Storage, tenant_ns: str, kube: KubeEnv
+) -> None:
+    group = await storage.groups.create(tenant_ns, {"displayName": "Contended"}, [])
+    replica = await second_replica(kube)
+    try:
+        await eventually(lambda: replica.index.tenant(tenant_ns).group(group.id) is not None)
+        other_group = replica.index.tenant(tenant_ns).group(group.id)
+        assert other_group is not None
+        writes = []
+        for n in range(20):
+            store, g = (storage, group) if n % 2 else (replica, other_group)
+            writes.append(store.groups.append(tenant_ns, g, add=[f"m{n}"], remove=[]))
+        await asyncio.gather(*writes)
+        expected = {f"m{n}" for n in range(20)}
+        for store in (storage, replica):
+            idx = store.index.tenant(tenant_ns)
+            g = idx.group(group.id)
+            assert g is not None
+            await eventually(lambda idx=idx, g=g: idx.members(g) == expected)
+            assert idx.member_log(g).latest == 20
+    finally:
+        await replica.stop()
+
+
+async def test_compaction_snapshots_and_deletes_synced_entries(
+    storage: Storage, tenant_ns: str, kube: KubeEnv
+) -> None:
+    index = storage.index.tenant(tenant_ns)
+    group = await storage.groups.create(tenant_ns, {"displayName": "Chatty"}, [])
+    # The operator reports everything synced (it writes status.membersSyncedSeq).
+    kube.custom.patch_namespaced_custom_object_status(
+        GROUP, VERSION, tenant_ns, GROUP_KIND.plural, group.object_name,
+        {"status": {"membersSyncedSeq": 1_000_000}},
+    )  # fmt: skip
+    await eventually(lambda: (index.group(group.id) or group).synced_seq == 1_000_000)
+    for n in range(70):
+        current = index.group(group.id)
+        assert current is not None
+        await storage.groups.append(
+            tenant_ns, current, add=[f"u{n}"], remove=[f"u{n - 1}"] if n % 2 else []
+        )
+    await storage.groups.drain()
+    expected: set[str] = set()
+    for n in range(70):
+        expected.add(f"u{n}")
+        if n % 2:
+            expected.discard(f"u{n - 1}")
+    current = index.group(group.id)
+    assert current is not None
+    assert index.members(current) == expected
+    batches = kube.custom.list_namespaced_custom_object(
+        GROUP, VERSION, tenant_ns, MEMBER_BATCH.plural,
+        label_selector=f"zeroscim.io/group={group.object_name}",
+    )["items"]  # fmt: skip
+    kinds = sorted((b["spec"]["seq"], b["spec"]["type"]) for b in batches)
+    # One snapshot (written in the background once there were > 64 entries); every
+    # entry below it was deleted, later ones stay as deltas.
+    snapshot_seq, snapshot_type = kinds[0]
+    assert snapshot_type == "Snapshot"
+    assert kinds[1:] == [(seq, "Delta") for seq in range(snapshot_seq + 1, 72)]  # 70 deltas + 1
+    await eventually(lambda: index.member_log(current).entry_count == len(batches))
+    replica = await second_replica(kube)
+    try:
+        g = replica.index.tenant(tenant_ns).group(group.id)
+        assert g is not None
+        assert replica.index.tenant(tenant_ns).members(g) == expected
+    finally:
+        await replica.stop()
+
+
+@pytest.mark.slow
+async def test_a_group_of_50000_members(storage: Storage, tenant_ns: str, kube: KubeEnv) -> None:
+    index = storage.index.tenant(tenant_ns)
+    members = [str(uuid.uuid4()) for _ in range(50_000)]
+    group = await storage.groups.create(tenant_ns, {"displayName": "Everyone"}, members)
+    assert len(index.members(group)) == 50_000
+    hundred = [str(uuid.uuid4()) for _ in range(100)]
+    before = index.member_log(group).entry_count
+    started = time.perf_counter()
+    await storage.groups.update(tenant_ns, group.id, lambda d, m: (d, hundred, members[:100]))
+    elapsed = time.perf_counter() - started
+    assert index.member_log(group).entry_count == before + 1  # one small write
+    assert len(index.members(group)) == 50_000
+    assert elapsed < 5  # generous: the benchmark measures it properly
+    path = resource_path(MEMBER_BATCH, tenant_ns)
+    page = await storage.kube.get(path, {"labelSelector": f"zeroscim.io/group={group.object_name}"})
+    assert all(len(item["spec"].get("add", [])) <= 20_000 for item in page["items"])
+    replica = await second_replica(kube)
+    try:
+        g = replica.index.tenant(tenant_ns).group(group.id)
+        assert g is not None
+        assert replica.index.tenant(tenant_ns).members(g) == index.members(group)
+    finally:
+        await replica.stop()
