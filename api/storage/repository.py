@@ -371,7 +371,8 @@ class GroupRepository:
         size = MAX_IDS_PER_ENTRY // 2
         adds = [add[i : i + size] for i in range(0, len(add), size)]
         removes = [remove[i : i + size] for i in range(0, len(remove), size)]
-        for chunk_add, chunk_remove in itertools.zip_longest(adds, removes, fillvalue=[]):
+        empty: list[str] = []
+        for chunk_add, chunk_remove in itertools.zip_longest(adds, removes, fillvalue=empty):
             await self._write_entry(namespace, group, "Delta", chunk_add, chunk_remove)
         self._maybe_compact(namespace, group)
 

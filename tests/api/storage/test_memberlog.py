@@ -49,7 +49,8 @@ def test_an_entry_ahead_of_a_gap_waits_for_its_predecessor() -> None:
     log, _ = new_log()
     log.add_entry("e1", delta(1, add=["u"]))
     log.add_entry("e3", delta(3, add=["u"]))  # our own write, ahead of the watch
-    assert log.pending and log.applied == 1
+    waiting = log.pending
+    assert waiting and log.applied == 1
     log.add_entry("e2", delta(2, remove=["u"]))  # another replica's earlier entry
     assert not log.pending
     assert log.members == {"u"}  # 1 add, 2 remove, 3 add: in seq order

@@ -240,10 +240,10 @@ async def test_two_replicas_appending_at_once_keep_seq_order(
         expected = {f"m{n}" for n in range(20)}
         for store in (storage, replica):
             idx = store.index.tenant(tenant_ns)
-            g = idx.group(group.id)
-            assert g is not None
-            await eventually(lambda idx=idx, g=g: idx.members(g) == expected)
-            assert idx.member_log(g).latest == 20
+            seen = idx.group(group.id)
+            assert seen is not None
+            await eventually(lambda idx=idx, seen=seen: idx.members(seen) == expected)
+            assert idx.member_log(seen).latest == 20
     finally:
         await replica.stop()
 
