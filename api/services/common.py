@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from zero_scim.api.storage.codec import Meta
-
 from zero_scim.scim import errors as scim
 
 

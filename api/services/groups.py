@@ -17,7 +17,6 @@ from zero_scim.api.services.common import Page, ResourceView, check_if_match, me
 from zero_scim.api.storage.index import GroupEntry, TenantIndex
 from zero_scim.api.storage.store import Storage
 from zero_scim.api.storage.tenants import Tenant
-
 from zero_scim.scim import (
     GROUP,
     AttrPath,
