@@ -1,0 +1,186 @@
+"""Shared benchmark plumbing: a cluster, a tenant, the API as a subprocess, timings."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+from kubernetes import client, config
+
+from zero_scim.crds import apply_crds
+from zero_scim.devcluster.build import ensure_binaries
+from zero_scim.devcluster.cluster import LocalCluster
+from zero_scim.k8s.coordinates import GROUP, TENANT, VERSION
+from zero_scim.k8s.tokens import SECRET_NAME, new_token, secret_data
+
+
+@dataclass
+class Timings:
+    """Latencies (seconds) per operation kind, and wall time per phase."""
+
+    samples: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, kind: str, seconds: float) -> None:
+        self.samples.setdefault(kind, []).append(seconds)
+
+    @staticmethod
+    def percentile(values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        if not ordered:
+            return float("nan")
+        index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+        return ordered[index]
+
+    def row(self, kind: str) -> str:
+        values = self.samples.get(kind, [])
+        ms = [v * 1000 for v in values]
+        return (
+            f"{kind:<28} n={len(values):>6}  p50={self.percentile(ms, 50):7.1f} ms  "
+            f"p95={self.percentile(ms, 95):7.1f} ms  p99={self.percentile(ms, 99):7.1f} ms  "
+            f"mean={statistics.fmean(ms) if ms else float('nan'):7.1f} ms"
+        )
+
+
+async def run_concurrently(
+    items: list[Any], worker: Callable[[Any], Awaitable[None]], concurrency: int
+) -> float:
+    """Run ``worker`` over ``items`` with ``concurrency`` tasks; return the wall time."""
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    for item in items:
+        queue.put_nowait(item)
+
+    async def drain() -> None:
+        while True:
+            try:
+                item = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            await worker(item)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(drain() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
+@contextlib.contextmanager
+def cluster() -> Iterator[Path]:
+    """$KUBECONFIG if set, else a fresh local control plane for this run."""
+    if os.environ.get("KUBECONFIG"):
+        kubeconfig = Path(os.environ["KUBECONFIG"])
+        apply_crds(config.new_client_from_config(config_file=str(kubeconfig)))
+        yield kubeconfig
+        return
+    local = LocalCluster(Path(tempfile.mkdtemp(prefix="zero-scim-bench-")))
+    kubeconfig = local.up(ensure_binaries())
+    try:
+        apply_crds(config.new_client_from_config(config_file=str(kubeconfig)))
+        yield kubeconfig
+    finally:
+        local.down(purge=True)
+
+
+@dataclass(frozen=True)
+class BenchTenant:
+    name: str
+    namespace: str
+    token: str
+
+
+def make_tenant(kubeconfig: Path, prefix: str = "bench") -> BenchTenant:
+    api = config.new_client_from_config(config_file=str(kubeconfig))
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    client.CoreV1Api(api).create_namespace({"metadata": {"name": name}})
+    client.CustomObjectsApi(api).create_cluster_custom_object(
+        GROUP,
+        VERSION,
+        TENANT.plural,
+        {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": TENANT.kind,
+            "metadata": {"name": name},
+            "spec": {"namespace": name},
+        },
+    )
+    token = new_token()
+    client.CoreV1Api(api).create_namespaced_secret(
+        name,
+        {
+            "metadata": {
+                "name": SECRET_NAME,
+                "labels": {"zeroscim.io/token": "true", "zeroscim.io/tenant": name},
+            },
+            "stringData": secret_data(token),
+        },
+    )
+    return BenchTenant(name=name, namespace=name, token=token)
+
+
+@dataclass
+class ApiProcess:
+    url: str
+    process: subprocess.Popen[str]
+
+    def rss_mb(self) -> float:
+        proc = psutil.Process(self.process.pid)
+        return float(proc.memory_info().rss) / 2**20
+
+
+async def wait_for(url: str, headers: dict[str, str], timeout: float = 60.0) -> None:
+    """Poll ``url`` until it answers 200 (readiness, or a tenant's token being known)."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as http:
+        while True:
+            try:
+                if (await http.get(url, headers=headers)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f} s")
+            await asyncio.sleep(0.1)
+
+
+@contextlib.asynccontextmanager
+async def api_server(kubeconfig: Path) -> AsyncIterator[ApiProcess]:
+    """`zero-scim api` under uvicorn on a free loopback port, as its own process."""
+    process = subprocess.Popen(  # noqa: ASYNC220 (started once, before any timing)
+        [sys.executable, "-m", "zero_scim.cli", "api", "--host", "127.0.0.1", "--port", "0",
+         "--kubeconfig", str(kubeconfig), "--log-level", "warning"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        url = ""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = await asyncio.to_thread(process.stdout.readline)
+            if not line:
+                raise RuntimeError("the API exited before printing its URL")
+            if line.startswith("SCIM_API_URL="):
+                url = line.split("=", 1)[1].strip()
+                break
+        if not url:
+            raise RuntimeError("the API did not print SCIM_API_URL in time")
+        await wait_for(f"{url}/readyz", {})
+        yield ApiProcess(url=url, process=process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
