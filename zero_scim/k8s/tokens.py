@@ -9,9 +9,12 @@ One Secret per tenant, in the tenant's namespace, named ``zero-scim-token`` and 
       previousTokenExpiresAt:  optional: RFC 3339 time after which previousToken is refused
     metadata.annotations:
       zeroscim.io/rotated-at:  RFC 3339 time of the last rotation (written by the operator)
+      zeroscim.io/rotation-request:  the value of the tenant's ``zeroscim.io/rotate-token``
+                               annotation that the last rotation answered (operator)
 
-The operator creates and rotates it; the API only reads it. The API keeps SHA-256
-digests, never the plaintext, and compares digests with ``hmac.compare_digest``.
+The operator creates and rotates it; the API only reads it, by name (its RBAC grants
+Secrets of that one name, nothing else). The API keeps SHA-256 digests, never the
+plaintext, and compares digests in constant time (``secrets.compare_digest``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ KEY_TOKEN = "token"  # noqa: S105
 KEY_PREVIOUS = "previousToken"
 KEY_PREVIOUS_EXPIRES = "previousTokenExpiresAt"
 ANNOTATION_ROTATED_AT = "zeroscim.io/rotated-at"
+ANNOTATION_ROTATION_REQUEST = "zeroscim.io/rotation-request"
 TOKEN_PREFIX = "zscim_"  # noqa: S105 (lets secret scanners recognise a leaked token)
 
 
