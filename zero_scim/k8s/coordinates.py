@@ -32,6 +32,11 @@ LABEL_TOKEN = f"{GROUP}/token"  # "true" on a tenant's token Secret
 # Annotations.
 ANNOTATION_ROTATE = f"{GROUP}/rotate-token"
 
+# The operator's finalizer on ScimUser, ScimGroup and ZeroTenant objects: deleting one
+# first deletes (or, for a rename, releases) its downstream counterpart. The API may set
+# it when it creates an object, which saves the operator one write per object.
+FINALIZER = f"{GROUP}/downstream"
+
 
 def tenant_namespace(tenant: dict[str, object]) -> str:
     """A ZeroTenant's namespace: ``spec.namespace``, defaulting to the tenant's name."""

@@ -1,0 +1,48 @@
+"""ScimGroup handlers: one reconciling loop per group, woken by group and log events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from zero_scim.k8s.coordinates import GROUP, VERSION
+from zero_scim.operator.factory import Factory
+from zero_scim.operator.handlers.indexes import group_of_batch
+from zero_scim.operator.models import ScimObject
+
+
+def register(registry: kopf.OperatorRegistry, factory: Factory) -> None:
+    @kopf.daemon(
+        GROUP,
+        VERSION,
+        "scimgroups",
+        id="reconcile",
+        registry=registry,
+        cancellation_timeout=1.0,
+    )
+    async def group_loop(body: kopf.Body, namespace: str | None, name: str, **kwargs: Any) -> None:
+        factory.bind(kwargs)
+        await factory.groups.run(str(namespace), name, lambda: body)  # ``body`` is kept live
+
+    @kopf.on.event(GROUP, VERSION, "scimgroups", id="wake", registry=registry)
+    def group_changed(namespace: str | None, name: str, **_: Any) -> None:
+        factory.groups.wake(str(namespace), name)
+
+    @kopf.on.event(GROUP, VERSION, "scimmemberbatches", id="wake-group", registry=registry)
+    def batch_changed(namespace: str | None, name: str, labels: kopf.Labels, **_: Any) -> None:
+        factory.groups.wake(str(namespace), group_of_batch(name, labels))
+
+    @kopf.on.delete(GROUP, VERSION, "scimgroups", id="release", registry=registry, timeout=None)
+    async def release_group(body: kopf.Body, **kwargs: Any) -> None:
+        factory.bind(kwargs)
+        group = ScimObject.from_body(body)
+        outcome = await factory.groups.release(group)
+        if outcome.warn:
+            factory.events.post(
+                group.ref.as_reference(), "Warning", outcome.reason, outcome.message
+            )
+        if not outcome.done:
+            raise kopf.TemporaryError(
+                f"{outcome.reason}: {outcome.message}", delay=outcome.retry_after or 5.0
+            )

@@ -1,0 +1,96 @@
+"""Small things the services share: outcomes, the event sink, per-object locks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Hashable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal, Protocol
+
+EventType = Literal["Normal", "Warning"]
+
+#: Condition reasons that mean "the tenant, not this object, is the problem": the object
+#: is parked (no per-object retries) and the tenant's resync picks it up later.
+TENANT_REASONS = frozenset(
+    {
+        "NoTenant",
+        "TenantDeleting",
+        "InvalidTenant",
+        "Suspended",
+        "NoDownstream",
+        "ApiKeyMissing",
+        "ApiKeyUnreadable",
+        "DownstreamUnauthorized",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    """What one sync of a user or group did."""
+
+    synced: bool
+    reason: str
+    message: str
+    downstream_id: str | None = None
+    #: Seconds after which to try again (a retryable failure); None: do not retry.
+    retry_after: float | None = None
+    #: Post a Warning Event (once per distinct failure).
+    warn: bool = False
+
+
+@dataclass(frozen=True)
+class ReleaseOutcome:
+    """What deleting a user or group downstream did (``done``: release the finalizer)."""
+
+    done: bool
+    reason: str
+    message: str
+    retry_after: float | None = None
+    warn: bool = False
+
+
+class EventSink(Protocol):
+    """Posts Kubernetes Events about an object (``reference``: an ObjectReference)."""
+
+    def post(
+        self, reference: Mapping[str, str], type_: EventType, reason: str, message: str
+    ) -> None: ...
+
+
+class NullEvents:
+    def post(
+        self, reference: Mapping[str, str], type_: EventType, reason: str, message: str
+    ) -> None:
+        return None
+
+
+class KeyedLocks:
+    """One asyncio lock per key, forgotten when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def truncate(text: str, limit: int = 4096) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

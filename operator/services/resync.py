@@ -1,0 +1,149 @@
+"""Periodic resync of one tenant: list the downstream, repair drift in both directions.
+
+Entra never re-reads what it provisioned, so drift in Zero (an account deleted or edited
+by hand, a deletion that happened while the operator was down) is only ever corrected
+here. Desired state comes from the in-memory indexes (no listing of 50,000 objects);
+Zero is walked page by page.
+
+* accounts and groups in Zero with no ScimUser/ScimGroup → deleted;
+* users whose account is missing or differs, or whose last sync gave up (tenant not
+  ready, rejected) → synced again and their status recorded;
+* every group loop is asked for a full pass (fields and members diffed against Zero).
+
+Objects that Kopf is still working on (not yet handled for their generation) are left
+to Kopf.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from zero_scim.operator.directory import Directory
+from zero_scim.operator.downstream import Account, DownstreamError, Group
+from zero_scim.operator.mapping import account_fingerprint, group_fingerprint
+from zero_scim.operator.models import Tenant
+from zero_scim.operator.services.downstream import TenantRuntime
+from zero_scim.operator.services.groups import GroupService
+from zero_scim.operator.services.users import UserService
+from zero_scim.operator.settings import OperatorConfig
+
+logger = logging.getLogger(__name__)
+
+REPAIR_CONCURRENCY = 16
+
+
+@dataclass
+class ResyncReport:
+    accounts_seen: int = 0
+    accounts_deleted: int = 0
+    users_repaired: int = 0
+    groups_seen: int = 0
+    groups_deleted: int = 0
+    groups_checked: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def drift(self) -> int:
+        return self.accounts_deleted + self.users_repaired + self.groups_deleted
+
+    def summary(self) -> str:
+        return (
+            f"{self.accounts_seen} accounts and {self.groups_seen} groups checked: "
+            f"{self.users_repaired} accounts repaired, {self.accounts_deleted} deleted, "
+            f"{self.groups_deleted} groups deleted, {self.groups_checked} groups re-checked"
+            + (f"; {len(self.failures)} failures" if self.failures else "")
+        )
+
+
+class ResyncService:
+    def __init__(
+        self,
+        directory: Directory,
+        users: UserService,
+        groups: GroupService,
+        config: OperatorConfig,
+    ) -> None:
+        self._directory = directory
+        self._users = users
+        self._groups = groups
+        self._config = config
+
+    async def run(self, tenant: Tenant, runtime: TenantRuntime) -> ResyncReport:
+        report = ResyncReport()
+        await self._accounts(tenant.namespace, runtime, report)
+        await self._groups_pass(tenant.namespace, runtime, report)
+        return report
+
+    async def _accounts(self, namespace: str, runtime: TenantRuntime, report: ResyncReport) -> None:
+        budget = self._config.retry_budget
+        downstream = await runtime.call(lambda z: _account_prints(z.iter_accounts()), budget=budget)
+        report.accounts_seen = len(downstream)
+        entries = self._directory.users(namespace)
+        known_ids = {e.scim_id for e in entries}
+
+        async def delete(key: str) -> None:
+            try:
+                await runtime.call(lambda z: z.delete_account(key), budget=budget)
+                report.accounts_deleted += 1
+            except DownstreamError as exc:
+                report.failures.append(f"delete account {key}: {exc}")
+
+        async def repair(name: str) -> None:
+            try:
+                outcome = await self._users.repair(namespace, name)
+            except Exception as exc:  # one user must not stop the resync of the others
+                report.failures.append(f"user {name}: {exc}")
+                return
+            if outcome is not None and outcome.synced:
+                report.users_repaired += 1
+            elif outcome is not None:
+                report.failures.append(f"user {name}: {outcome.reason}: {outcome.message}")
+
+        jobs = [delete(key) for key in downstream.keys() - known_ids]
+        for entry in entries:
+            if entry.deleting or entry.fingerprint is None or not entry.handled:
+                continue  # going away, cannot be mapped, or Kopf is on it
+            if downstream.get(entry.scim_id) != entry.fingerprint or not entry.synced:
+                jobs.append(repair(entry.name))
+        await _bounded(jobs, REPAIR_CONCURRENCY)
+
+    async def _groups_pass(
+        self, namespace: str, runtime: TenantRuntime, report: ResyncReport
+    ) -> None:
+        budget = self._config.retry_budget
+        downstream = await runtime.call(lambda z: _group_prints(z.iter_groups()), budget=budget)
+        report.groups_seen = len(downstream)
+        known_ids = {e.scim_id for e in self._directory.groups(namespace)}
+
+        async def delete(key: str) -> None:
+            try:
+                await runtime.call(lambda z: z.delete_group(key), budget=budget)
+                report.groups_deleted += 1
+            except DownstreamError as exc:
+                report.failures.append(f"delete group {key}: {exc}")
+
+        await _bounded([delete(key) for key in downstream.keys() - known_ids], REPAIR_CONCURRENCY)
+        report.groups_checked = self._groups.wake_namespace(namespace, full=True)
+
+
+async def _account_prints(accounts: AsyncIterator[Account]) -> dict[str, str]:
+    return {a.external_key: account_fingerprint(a) async for a in accounts}
+
+
+async def _group_prints(groups: AsyncIterator[Group]) -> dict[str, str]:
+    return {g.external_key: group_fingerprint(g) async for g in groups}
+
+
+async def _bounded(jobs: list[Coroutine[Any, Any, None]], limit: int) -> None:
+    """Run the coroutines, at most ``limit`` at a time (they are created lazily started)."""
+    semaphore = asyncio.Semaphore(limit)
+
+    async def run(job: Coroutine[Any, Any, None]) -> None:
+        async with semaphore:
+            await job
+
+    await asyncio.gather(*(run(job) for job in jobs))
