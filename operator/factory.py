@@ -103,4 +103,5 @@ class Factory:
         self.tenants.reachability_changed(namespace, reachable)
 
     async def close(self) -> None:
+        await self.users.close()
         await self.downstreams.close()

@@ -111,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
         stream=sys.stderr,
     )
     logging.getLogger("kopf").setLevel(args.kopf_log_level.upper())
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for noisy in ("httpx", "httpcore", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if config.kubeconfig:
         os.environ["KUBECONFIG"] = config.kubeconfig  # for Kopf's own login, too
     with contextlib.suppress(KeyboardInterrupt):

@@ -7,6 +7,7 @@ sync writes exactly one status patch (through Kopf, together with Kopf's own mar
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Mapping
@@ -40,8 +41,9 @@ from zero_scim.operator.settings import OperatorConfig
 
 logger = logging.getLogger(__name__)
 
-#: A 409 (e-mail taken) needs another user to change first: retry slowly.
-CONFLICT_BACKOFF = Backoff(base=30.0, cap=600.0)
+#: A 409 (e-mail taken) needs another user to change first: retried slowly, in memory
+#: (not through Kopf, whose retry delays would also hold back a fix of the user's own spec).
+CONFLICT_BACKOFF = Backoff(base=5.0, cap=300.0)
 _LABEL_VALUE_MAX = 63
 
 
@@ -62,6 +64,8 @@ class UserService:
         self._backoff = Backoff(config.backoff_base, config.backoff_cap)
         self._locks = KeyedLocks()
         self._rng = random.Random()
+        self._repairs: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._conflicts: dict[tuple[str, str], int] = {}
 
     # -- sync ----------------------------------------------------------------------------
 
@@ -83,8 +87,10 @@ class UserService:
                     budget=self._config.retry_budget,
                 )
             except ConflictError as exc:
-                delay = CONFLICT_BACKOFF.delay(attempt, self._rng)
-                return SyncOutcome(False, "Conflict", str(exc), retry_after=delay, warn=True)
+                key_ = (user.namespace, user.name)
+                conflicts = self._conflicts[key_] = self._conflicts.get(key_, -1) + 1
+                self._schedule_repair(user, CONFLICT_BACKOFF.delay(conflicts, self._rng))
+                return SyncOutcome(False, "Conflict", str(exc), warn=True)
             except TransientError as exc:
                 delay = self._backoff.delay(attempt, self._rng)
                 reason = "DownstreamUnavailable"
@@ -96,6 +102,7 @@ class UserService:
                 return SyncOutcome(False, "Rejected", str(exc), warn=True)
             except DownstreamError as exc:  # any other answer: report, do not loop
                 return SyncOutcome(False, "Rejected", str(exc), warn=True)
+        self._conflicts.pop((user.namespace, user.name), None)
         result = upserted.resource
         state = "enabled" if result.enabled else "disabled"
         return SyncOutcome(
@@ -133,6 +140,7 @@ class UserService:
 
     async def release(self, user: ScimObject) -> ReleaseOutcome:
         """Delete the downstream account before the user goes — unless it was renamed."""
+        self._cancel_repair(user.namespace, user.name)
         if not user.scim_id:
             return ReleaseOutcome(True, "NoId", "the user has no SCIM id")
         sibling = await self._live_sibling(user)
@@ -202,7 +210,31 @@ class UserService:
                 return other.name
         return None
 
-    # -- repair (resync) -----------------------------------------------------------------
+    # -- repair (resync, slow retries) ---------------------------------------------------
+
+    def _schedule_repair(self, user: ScimObject, delay: float) -> None:
+        key = (user.namespace, user.name)
+        self._cancel_repair(*key)
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            self._repairs.pop(key, None)
+            try:
+                await self.repair(*key)
+            except Exception:
+                logger.exception("retry of %s/%s failed", *key)
+
+        self._repairs[key] = asyncio.create_task(later(), name=f"repair {key}")
+
+    def _cancel_repair(self, namespace: str, name: str) -> None:
+        task = self._repairs.pop((namespace, name), None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    async def close(self) -> None:
+        for task in list(self._repairs.values()):
+            task.cancel()
+        self._repairs.clear()
 
     async def repair(self, namespace: str, name: str) -> SyncOutcome | None:
         """Sync one user outside Kopf (drift repair) and record it, guarded by its RV."""
@@ -217,6 +249,8 @@ class UserService:
             if outcome.retry_after is not None:
                 return outcome  # Kopf or the next resync tries again
             status = self.status(user, outcome, utcnow())
+            if _unchanged(user, status):
+                return outcome  # nothing new to record: no write
             status["kopf"] = {"handledGeneration": user.generation}
             try:
                 await self._kube.patch_status(
@@ -230,5 +264,14 @@ class UserService:
         return None
 
 
-def describe(outcome: SyncOutcome | ReleaseOutcome) -> Mapping[str, Any]:
-    return {"reason": outcome.reason, "message": outcome.message}
+def _unchanged(user: ScimObject, status: Mapping[str, Any]) -> bool:
+    """Does ``status`` say what the user's status already says (timestamps aside)?"""
+    current = user.status
+    if (current.get("kopf") or {}).get("handledGeneration") != user.generation:
+        return False
+    for key in ("observedGeneration", "lastError", "downstreamId"):
+        if key in status and status[key] != current.get(key):
+            return False
+    now = {c["type"]: (c["status"], c.get("reason")) for c in status.get("conditions", [])}
+    old = conditions.find(current.get("conditions"), SYNCED)
+    return old is not None and now.get(SYNCED) == (old.get("status"), old.get("reason"))

@@ -1,0 +1,256 @@
+"""The operator's pure parts: durations, conditions, mapping, the member plan, the diff base."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import kopf
+import pytest
+
+from zero_scim.operator import conditions
+from zero_scim.operator.downstream import Account
+from zero_scim.operator.durations import DurationError, format_duration, parse_duration
+from zero_scim.operator.mapping import (
+    InvalidObject,
+    account_fingerprint,
+    account_input,
+    group_input,
+)
+from zero_scim.operator.models import BatchEntry, Tenant
+from zero_scim.operator.services import memberplan
+from zero_scim.operator.settings import GenerationDiffBase
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("0", 0),
+        ("90m", 5400),
+        ("720h", 2592000),
+        ("1h30m", 5400),
+        ("1.5s", 1.5),
+        ("500ms", 0.5),
+        ("2d", 172800),
+        ("10m", 600),
+    ],
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["", "1", "h", "-1h", "1y", "1h 30m", "01:00"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(DurationError):
+        parse_duration(text)
+
+
+def test_format_duration() -> None:
+    assert format_duration(timedelta(seconds=5400)) == "1h30m"
+    assert format_duration(timedelta(0)) == "0"
+
+
+def test_condition_transition_time_changes_only_with_status() -> None:
+    first = conditions.merge(None, [conditions.true("Ready", "Ready", "ok", 1)], T0)
+    later = T0 + timedelta(hours=1)
+    same = conditions.merge(first, [conditions.true("Ready", "Still", "fine", 2)], later)
+    assert same[0]["lastTransitionTime"] == "2025-01-01T00:00:00Z"
+    assert same[0]["reason"] == "Still" and same[0]["observedGeneration"] == 2
+    flipped = conditions.merge(same, [conditions.false("Ready", "Broken", "no", 2)], later)
+    assert flipped[0]["lastTransitionTime"] == "2025-01-01T01:00:00Z"
+    both = conditions.merge(flipped, [conditions.unknown("Other", "Why", "", 2)], later)
+    assert [c["type"] for c in both] == ["Ready", "Other"]
+
+
+USER: dict[str, Any] = {
+    "id": "2819c223",
+    "userName": "bjensen@example.com",
+    "displayName": "Babs Jensen",
+    "title": "Tour Guide",
+    "active": True,
+    "name": {"givenName": "Barbara", "familyName": "Jensen", "formatted": "Ms. Barbara J"},
+    "emails": [
+        {"value": "home@example.com", "type": "home"},
+        {"value": "bjensen@example.com", "type": "work", "primary": True},
+    ],
+    "phoneNumbers": [{"value": "555-1", "type": "mobile"}, {"value": "555-2", "type": "work"}],
+    "roles": [{"value": "Admin", "primary": True}, {"value": "Reader"}, {"value": "Admin"}],
+    "externalId": "ext-1",
+    "enterprise": {
+        "department": "Tour Operations",
+        "organization": "Universal",
+        "manager": {"value": "26118915"},
+    },
+}
+
+
+def test_user_mapping() -> None:
+    account = account_input(USER)
+    assert account.model_dump() == {
+        "user_name": "bjensen@example.com",
+        "email": "bjensen@example.com",
+        "given_name": "Barbara",
+        "family_name": "Jensen",
+        "display_name": "Babs Jensen",
+        "title": "Tour Guide",
+        "department": "Tour Operations",
+        "organization": "Universal",
+        "work_phone": "555-2",
+        "active": True,
+        "roles": ["Admin", "Reader"],
+        "external_id": "ext-1",
+        "manager_key": "26118915",
+    }
+
+
+def test_user_mapping_fallbacks_and_omissions() -> None:
+    spec = {
+        "id": "me",
+        "userName": "a@example.com",
+        "active": False,
+        "name": {"formatted": "A B", "givenName": ""},
+        "emails": [{"value": "x@example.com"}, {"value": "w@example.com", "type": "Work"}],
+        "enterprise": {"manager": {"value": "me"}},
+    }
+    account = account_input(spec)
+    assert account.email == "w@example.com"  # no primary: the work one
+    assert account.display_name == "A B"  # no displayName: name.formatted
+    assert account.given_name is None  # empty strings are absent
+    assert account.active is False
+    assert account.manager_key is None  # never one's own manager
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"title": "x" * 300}, "title"),
+        ({"emails": [{"value": "not-an-email", "primary": True}]}, "emails"),
+        ({"userName": "u" * 257}, "userName"),
+        ({"enterprise": {"manager": {"value": "a/b"}}}, "enterprise manager"),
+    ],
+)
+def test_unmappable_users_name_the_field(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidObject, match=field):
+        account_input({**USER, **change})
+
+
+def test_fingerprint_matches_the_downstream_account() -> None:
+    desired = account_input(USER)
+    now = T0.isoformat()
+    stored = Account.model_validate(
+        {
+            **desired.model_dump(by_alias=True),
+            "roles": ["Reader", "Admin"],
+            "id": "acc_1",
+            "externalKey": "2819c223",
+            "enabled": True,
+            "version": 3,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+    )
+    assert account_fingerprint(stored) == account_fingerprint(desired)
+    disabled = stored.model_copy(update={"enabled": False})
+    assert account_fingerprint(disabled) != account_fingerprint(desired)
+
+
+def test_group_mapping() -> None:
+    assert group_input({"id": "g", "displayName": "Ops", "externalId": ""}).external_id is None
+    with pytest.raises(InvalidObject):
+        group_input({"id": "g", "displayName": "x" * 300})
+
+
+def test_tenant_spec_defaults_and_errors() -> None:
+    body = {
+        "metadata": {
+            "name": "acme",
+            "uid": "u1",
+            "generation": 2,
+            "annotations": {"zeroscim.io/rotate-token": "7"},
+        },
+        "spec": {
+            "downstream": {"baseUrl": "http://z", "orgId": "o", "apiKeySecretRef": {"name": "k"}},
+            "tokenRotation": {"interval": "720h"},
+        },
+    }
+    tenant = Tenant.from_body(body)
+    assert tenant.namespace == "acme" and tenant.rotate_request == "7"
+    spec = tenant.require_spec()
+    assert spec.token_rotation.interval == timedelta(hours=720)
+    assert spec.token_rotation.grace_period == timedelta(hours=24)
+    assert spec.downstream is not None and spec.downstream.resync_interval == timedelta(minutes=10)
+    assert spec.downstream.api_key_secret_ref.key == "apiKey"
+    broken = Tenant.from_body({**body, "spec": {"tokenRotation": {"interval": "soon"}}})
+    assert broken.spec is None and "interval" in (broken.spec_error or "")
+
+
+def _entry(seq: int, kind: str = "Delta", part: int = 0, parts: int = 1) -> BatchEntry:
+    name = f"g-x-{seq:010d}" + (f"-p{part}" if part else "")
+    return BatchEntry(name=name, seq=seq, type=kind, part=part, parts=parts)  # type: ignore[arg-type]
+
+
+def test_plan_applies_deltas_in_order_and_skips_in_order_snapshots() -> None:
+    log = [_entry(3), _entry(1), _entry(2, "Snapshot"), _entry(4)]
+    plan = memberplan.plan(log, 1)
+    assert isinstance(plan, memberplan.Deltas)
+    assert [e.seq for e in plan.entries] == [3, 4] and plan.upto == 4
+    assert memberplan.plan(log, 4) == memberplan.Nothing()
+
+
+def test_plan_after_a_gap_starts_from_the_latest_complete_snapshot() -> None:
+    log = [_entry(7, "Snapshot", 0, 2), _entry(7, "Snapshot", 1, 2), _entry(8), _entry(9)]
+    plan = memberplan.plan(log, 2)  # entries 3..6 were compacted away
+    assert isinstance(plan, memberplan.Full)
+    assert [e.name for e in plan.snapshot] == ["g-x-0000000007", "g-x-0000000007-p1"]
+    assert [e.seq for e in plan.deltas] == [8, 9] and plan.upto == 9
+
+
+def test_plan_waits_for_an_incomplete_snapshot_above_a_gap() -> None:
+    log = [_entry(7, "Snapshot", 0, 2), _entry(8)]
+    assert isinstance(memberplan.plan(log, 2), memberplan.Wait)
+
+
+def test_plan_full_pass_on_request() -> None:
+    log = [_entry(1), _entry(2)]
+    plan = memberplan.plan(log, 2, full=True)
+    assert isinstance(plan, memberplan.Full) and not plan.snapshot and plan.upto == 2
+    empty = memberplan.plan([], 0, full=True)
+    assert isinstance(empty, memberplan.Full) and empty.upto == 0
+
+
+def test_plan_caps_a_round() -> None:
+    log = [_entry(seq) for seq in range(1, 500)]
+    plan = memberplan.plan(log, 0)
+    assert isinstance(plan, memberplan.Deltas)
+    assert len(plan.entries) == memberplan.MAX_DELTAS_PER_ROUND
+    assert plan.upto == memberplan.MAX_DELTAS_PER_ROUND
+
+
+def _user(generation: int, handled: int | None) -> kopf.Body:
+    status: dict[str, Any] = {}
+    if handled is not None:
+        status["kopf"] = {"handledGeneration": handled}
+    raw: dict[str, Any] = {
+        "apiVersion": "zeroscim.io/v1alpha1",
+        "kind": "ScimUser",
+        "metadata": {"name": "u", "generation": generation, "labels": {"a": "b"}},
+        "spec": {"id": "1", "userName": "u"},
+        "status": status,
+    }
+    return kopf.Body(cast(kopf.RawBody, raw))
+
+
+def test_generation_diff_base() -> None:
+    storage = GenerationDiffBase()
+    assert storage.fetch(body=_user(1, None)) is None  # never handled: a creation
+    same = _user(3, 3)
+    assert storage.fetch(body=same) == storage.build(body=same)  # no diff
+    assert storage.fetch(body=_user(4, 3)) == {}  # a new generation: an update
+    patch = kopf.Patch()
+    storage.store(body=_user(4, 3), patch=patch, essence=storage.build(body=same))
+    assert patch == {"status": {"kopf": {"handledGeneration": 4}}}
+    raw: dict[str, Any] = {"kind": "ZeroTenant", "metadata": {"name": "t"}, "spec": {}}
+    tenant = kopf.Body(cast(kopf.RawBody, raw))
+    assert storage.fetch(body=tenant) == storage.build(body=tenant)  # untracked: never a diff
