@@ -54,11 +54,24 @@ class GroupService:
         members = None
         if with_members:
             members = []
+            sent = index.member_log(entry).displays
             for member_id in sorted(index.members(entry)):
-                kind = "User" if index.user(member_id) is not None else "Group"
-                members.append(
-                    {"value": member_id, "$ref": f"{base_url}/{kind}s/{member_id}", "type": kind}
-                )
+                user = index.user(member_id)
+                if user is not None:
+                    kind, display = "User", user.display
+                else:
+                    group = index.group(member_id)
+                    kind = "Group"
+                    display = str(group.doc().get("displayName", "")) if group else ""
+                display = sent.get(member_id, display)
+                member = {
+                    "value": member_id,
+                    "$ref": f"{base_url}/{kind}s/{member_id}",
+                    "type": kind,
+                }
+                if display:
+                    member["display"] = display
+                members.append(member)
         return render(
             entry.doc(),
             resource_type=GROUP,
@@ -143,7 +156,9 @@ class GroupService:
         index = self._index(tenant)
         ids = _dedupe(m["value"] for m in members or [])
         await self._check_members(tenant, index, ids)
-        entry = await self._storage.groups.create(tenant.namespace, doc, ids)
+        entry = await self._storage.groups.create(
+            tenant.namespace, doc, ids, _displays(members or [])
+        )
         return self._view(index, entry, base_url)
 
     async def replace(
@@ -152,20 +167,22 @@ class GroupService:
         index = self._index(tenant)
         _, members_in_body = normalize_group(body)
         wanted = None if members_in_body is None else _dedupe(m["value"] for m in members_in_body)
+        displays = _displays(members_in_body or [])
         if wanted:
             await self._check_members(tenant, index, wanted)
 
         def mutate(
             current: dict[str, Any], members: set[str]
-        ) -> tuple[dict[str, Any], list[str], list[str]]:
+        ) -> tuple[dict[str, Any], list[str], list[str], dict[str, str]]:
             doc, _ = normalize_group(body, for_replace=True, existing=current)
             if wanted is None:  # PUT without members keeps them (not asserted)
-                return doc, [], []
+                return doc, [], [], {}
             wanted_set = set(wanted)
             return (
                 doc,
                 [m for m in wanted if m not in members],
                 sorted(m for m in members if m not in wanted_set),
+                displays,
             )
 
         entry = await self._storage.groups.update(
@@ -181,14 +198,19 @@ class GroupService:
 
         def mutate(
             current: dict[str, Any], members: set[str]
-        ) -> tuple[dict[str, Any], list[str], list[str]]:
+        ) -> tuple[dict[str, Any], list[str], list[str], dict[str, str]]:
             outcome = apply_patch(current, body, GROUP, members=members, resource_id=scim_id)
             unknown = [
                 m for m in outcome.members_added if m not in checked and not _known(index, m)
             ]
             if unknown:
                 raise _UnknownMembers(unknown)
-            return outcome.doc, outcome.members_added, outcome.members_removed
+            return (
+                outcome.doc,
+                outcome.members_added,
+                outcome.members_removed,
+                outcome.member_displays,
+            )
 
         for _attempt in range(2):
             try:
@@ -226,6 +248,15 @@ class _UnknownMembers(Exception):
 
 def _known(index: TenantIndex, member_id: str) -> bool:
     return index.user(member_id) is not None or index.group(member_id) is not None
+
+
+def _displays(members: list[dict[str, Any]]) -> dict[str, str]:
+    """The ``display`` the client sent with members, kept as sent (RFC 7643 §4.2)."""
+    return {
+        m["value"]: m["display"]
+        for m in members
+        if isinstance(m.get("display"), str) and m["display"]
+    }
 
 
 def _dedupe(ids: Iterable[str]) -> list[str]:

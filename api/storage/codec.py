@@ -147,6 +147,7 @@ def batch_object(
     remove: list[str],
     part: int = 0,
     parts: int = 1,
+    displays: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "groupId": group_id,
@@ -159,6 +160,8 @@ def batch_object(
         spec["add"] = add
     if remove:
         spec["remove"] = remove
+    if displays:
+        spec["displays"] = displays
     return {
         "apiVersion": API_VERSION,
         "kind": MEMBER_BATCH.kind,

@@ -52,6 +52,7 @@ class UserEntry:
     external_id: str | None
     emails: tuple[str, ...]
     deleting: bool
+    display: str  # displayName, else userName: what a group's member list shows
 
     def doc(self) -> dict[str, Any]:
         parsed: dict[str, Any] = orjson.loads(self.doc_json)
@@ -110,6 +111,7 @@ def user_entry(obj: dict[str, Any]) -> UserEntry:
         external_id=external if isinstance(external, str) else None,
         emails=emails,
         deleting=bool(metadata.get("deletionTimestamp")),
+        display=str(spec.get("displayName") or spec.get("userName", "")),
     )
 
 

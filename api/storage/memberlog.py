@@ -21,12 +21,14 @@ Hook = Callable[[str], None]
 class _Delta:
     add: list[str]
     remove: list[str]
+    displays: dict[str, str]
 
 
 @dataclass(slots=True)
 class _Snapshot:
     parts: int
     received: dict[int, list[str]] = field(default_factory=dict)
+    displays: dict[str, str] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -35,6 +37,12 @@ class _Snapshot:
     def members(self) -> Iterable[str]:
         for ids in self.received.values():
             yield from ids
+
+
+def _displays(raw: Any) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        return {}
+    return {sys.intern(k): v for k, v in raw.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def _ids(raw: Any) -> list[str]:
@@ -50,6 +58,7 @@ class MemberLog:
         "_on_remove",
         "_snapshots",
         "applied",
+        "displays",
         "group_id",
         "latest",
         "members",
@@ -59,6 +68,7 @@ class MemberLog:
     def __init__(self, group_id: str, on_add: Hook, on_remove: Hook) -> None:
         self.group_id = group_id
         self.members: set[str] = set()
+        self.displays: dict[str, str] = {}  # display sent by the client, for some members
         self.applied = 0  # the member set is exact up to this seq
         self.latest = 0  # highest seq seen (a writer takes latest + 1)
         self.names: dict[int, set[str]] = {}  # seq -> object names (for compaction)
@@ -93,12 +103,15 @@ class MemberLog:
                 seq, _Snapshot(parts=max(1, int(spec.get("parts", 1))))
             )
             snap.received[int(spec.get("part", 0))] = _ids(spec.get("add"))
+            snap.displays.update(_displays(spec.get("displays")))
             if seq > self.applied + 1 and snap.complete:
-                self._replace(set(snap.members()))
+                self._replace(set(snap.members()), snap.displays)
                 self.applied = seq
                 self._buffer = {s: d for s, d in self._buffer.items() if s > seq}
         elif seq > self.applied:
-            self._buffer[seq] = _Delta(_ids(spec.get("add")), _ids(spec.get("remove")))
+            self._buffer[seq] = _Delta(
+                _ids(spec.get("add")), _ids(spec.get("remove")), _displays(spec.get("displays"))
+            )
         self._advance()
 
     def drop_entry(self, name: str, spec: dict[str, Any]) -> None:
@@ -119,9 +132,12 @@ class MemberLog:
                     if member not in self.members:
                         self.members.add(member)
                         self._on_add(member)
+                        if member in delta.displays:
+                            self.displays[member] = delta.displays[member]
                 for member in delta.remove:
                     if member in self.members:
                         self.members.discard(member)
+                        self.displays.pop(member, None)
                         self._on_remove(member)
                 self.applied = following
             elif following in self._snapshots:
@@ -129,12 +145,13 @@ class MemberLog:
             else:
                 return
 
-    def _replace(self, new: set[str]) -> None:
+    def _replace(self, new: set[str], displays: dict[str, str] | None = None) -> None:
         for member in self.members - new:
             self._on_remove(member)
         for member in new - self.members:
             self._on_add(member)
         self.members = new
+        self.displays = {m: d for m, d in (displays or {}).items() if m in new}
 
     def clear(self) -> None:
         self._replace(set())
@@ -152,9 +169,10 @@ class MemberLog:
                 seq = int(spec.get("seq", 0))
                 snap = complete.setdefault(seq, _Snapshot(parts=max(1, int(spec.get("parts", 1)))))
                 snap.received[int(spec.get("part", 0))] = _ids(spec.get("add"))
+                snap.displays.update(_displays(spec.get("displays")))
         base = max((s for s, snap in complete.items() if snap.complete), default=0)
         if base:
-            self._replace(set(complete[base].members()))
+            self._replace(set(complete[base].members()), complete[base].displays)
             self.applied = base
         for name, spec in sorted(entries, key=lambda e: int(e[1].get("seq", 0))):
             self.add_entry(name, spec)

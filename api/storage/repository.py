@@ -58,7 +58,12 @@ _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
 UserPrecondition = Callable[[UserEntry], None]
 GroupPrecondition = Callable[[GroupEntry, int], None]  # (entry, latest member seq)
-GroupMutation = Callable[[dict[str, Any], set[str]], tuple[dict[str, Any], list[str], list[str]]]
+#: (document, current members) -> (new document, added ids, removed ids, displays sent
+#: with added members).
+GroupMutation = Callable[
+    [dict[str, Any], set[str]],
+    tuple[dict[str, Any], list[str], list[str], dict[str, str]],
+]
 
 
 def merge_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -279,7 +284,13 @@ class GroupRepository:
         self._compacting: set[tuple[str, str]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def create(self, namespace: str, doc: dict[str, Any], members: list[str]) -> GroupEntry:
+    async def create(
+        self,
+        namespace: str,
+        doc: dict[str, Any],
+        members: list[str],
+        displays: dict[str, str] | None = None,
+    ) -> GroupEntry:
         index = self._index.tenant(namespace)
         now = now_iso()
         scim_id = str(uuid.uuid4())
@@ -296,7 +307,7 @@ class GroupRepository:
         entry = index.put_group(created)
         assert entry is not None
         if members:
-            await self.append(namespace, entry, add=members, remove=[])
+            await self.append(namespace, entry, add=members, remove=[], displays=displays)
         return entry
 
     async def update(
@@ -315,7 +326,7 @@ class GroupRepository:
             if precondition is not None:
                 precondition(entry, index.member_log(entry).latest)
             old_doc = entry.doc()
-            new_doc, add, remove = mutate(old_doc, index.members(entry))
+            new_doc, add, remove, displays = mutate(old_doc, index.members(entry))
             if new_doc != old_doc:
                 meta = Meta(entry.meta.created, now_iso(), content_version(new_doc))
                 patch = {
@@ -336,7 +347,7 @@ class GroupRepository:
                 assert refreshed is not None
                 entry = refreshed
             if add or remove:
-                await self.append(namespace, entry, add=add, remove=remove)
+                await self.append(namespace, entry, add=add, remove=remove, displays=displays)
             return entry
         raise scim.ServiceUnavailable("too many concurrent updates of this group; retry")
 
@@ -362,7 +373,13 @@ class GroupRepository:
 
     # -- the member log ----------------------------------------------------------------
     async def append(
-        self, namespace: str, group: GroupEntry, *, add: list[str], remove: list[str]
+        self,
+        namespace: str,
+        group: GroupEntry,
+        *,
+        add: list[str],
+        remove: list[str],
+        displays: dict[str, str] | None = None,
     ) -> None:
         """Write the net member change as Delta entries (one entry up to 10,000 + 10,000 ids).
 
@@ -373,7 +390,12 @@ class GroupRepository:
         removes = [remove[i : i + size] for i in range(0, len(remove), size)]
         empty: list[str] = []
         for chunk_add, chunk_remove in itertools.zip_longest(adds, removes, fillvalue=empty):
-            await self._write_entry(namespace, group, "Delta", chunk_add, chunk_remove)
+            chunk_displays = (
+                {m: displays[m] for m in chunk_add if m in displays} if displays else {}
+            )
+            await self._write_entry(
+                namespace, group, "Delta", chunk_add, chunk_remove, displays=chunk_displays
+            )
         self._maybe_compact(namespace, group)
 
     async def _write_entry(
@@ -387,6 +409,7 @@ class GroupRepository:
         seq: int | None = None,
         part: int = 0,
         parts: int = 1,
+        displays: dict[str, str] | None = None,
     ) -> int:
         """Create one log entry; without ``seq``, take the next free one. Returns its seq."""
         index = self._index.tenant(namespace)
@@ -406,6 +429,7 @@ class GroupRepository:
                 remove=remove,
                 part=part,
                 parts=parts,
+                displays=displays,
             )
             try:
                 created = await _guard(self._kube.create(path, obj))

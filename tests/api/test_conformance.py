@@ -18,20 +18,7 @@ from tests.support.scim import ApiProcess, HttpxScimClient, TenantInfo, tls, wai
 FAILED = {Status.ERROR, Status.CRITICAL}
 
 #: (check title, resource type) -> why it fails and where the fix belongs.
-KNOWN_SERVER_BUGS: dict[tuple[str, str | None], str] = {
-    ("check_remove_attribute", "User"): (
-        "PATCH remove of `active` comes back as true: crds/scimusers.yaml gives spec.active "
-        "`default: true`, so the API server re-adds it (also on POST without active). Fix: "
-        "drop the default; treat an absent `active` as active where it matters (operator)."
-    ),
-    ("check_add_attribute", "Group"): (
-        "members[].display is advertised as a writable (immutable) sub-attribute "
-        "(zero_scim/scim/schema.py GROUP_SCHEMA), but the member log stores ids only, so a "
-        "display sent by the client is not returned. Fix: mark it readOnly and render it "
-        "from the member's displayName (services/groups.py _resource)."
-    ),
-    ("check_replace_attribute", "Group"): "same as check_add_attribute/Group",
-}
+KNOWN_SERVER_BUGS: dict[tuple[str, str | None], str] = {}
 
 
 def run_checker(url: str, token: str) -> list[tuple[str, str | None, str, str]]:

@@ -81,7 +81,7 @@ Group members (never stored in the document; the caller passes the current ids a
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from zero_scim.scim.errors import (
@@ -130,6 +130,8 @@ class PatchOutcome:
     members_added: list[str]
     members_removed: list[str]
     changed: bool
+    #: ``display`` sent with an added member (id -> display), for members that have one.
+    member_displays: dict[str, str] = field(default_factory=dict)
 
 
 class _MemberDelta:
@@ -139,8 +141,11 @@ class _MemberDelta:
         self.current: MemberSet = current if current is not None else frozenset()
         self.added: dict[str, None] = {}
         self.removed: dict[str, None] = {}
+        self.displays: dict[str, str] = {}
 
-    def add(self, member_id: str) -> None:
+    def add(self, member_id: str, display: str | None = None) -> None:
+        if display:
+            self.displays[member_id] = display
         if member_id in self.removed:
             del self.removed[member_id]
         elif member_id not in self.current:
@@ -594,11 +599,12 @@ class _Patcher:
             else:
                 self.delta.remove_all()
             return
-        incoming = [member["value"] for member in normalize_members(value, label="value")]
+        incoming = normalize_members(value, label="value")
         if op == "replace":
             self.delta.remove_all()
-        for member_id in incoming:
-            self.delta.add(member_id)
+        for member in incoming:
+            display = member.get("display")
+            self.delta.add(member["value"], display if isinstance(display, str) else None)
 
 
 def _demote_primaries(items: list[Any], touched: list[Any]) -> None:
@@ -651,4 +657,5 @@ def apply_patch(
         raise error.with_context("the patched resource is invalid") from None
     added = list(patcher.delta.added)
     removed = list(patcher.delta.removed)
-    return PatchOutcome(final, added, removed, bool(added or removed) or final != doc)
+    displays = {m: patcher.delta.displays[m] for m in added if m in patcher.delta.displays}
+    return PatchOutcome(final, added, removed, bool(added or removed) or final != doc, displays)

@@ -621,7 +621,11 @@ GROUP_SCHEMA: Final = Schema(
                     mutability="immutable",
                     description="The URI of the member of this Group.",
                 ),
-                _s("display", "A human-readable name of the member.", mutability="immutable"),
+                _s(
+                    "display",
+                    "A human-readable name of the member: as sent, else its displayName.",
+                    mutability="immutable",
+                ),
                 _s(
                     "type",
                     "The type of the member.",

@@ -141,3 +141,16 @@ def test_any_arrival_order_gives_the_sequential_result(
     reloaded, _ = new_log()
     reloaded.load(list(itertools.chain(shuffled)))
     assert reloaded.members == expected
+
+
+def test_displays_sent_by_the_client_follow_their_members() -> None:
+    log, _ = new_log()
+    log.add_entry("e1", {**delta(1, add=["a", "b"]), "displays": {"a": "Ada"}})
+    assert log.displays == {"a": "Ada"}
+    log.add_entry("e2", delta(2, remove=["a"]))
+    assert log.displays == {}
+    log.add_entry("s4", {**snapshot(4, ["b", "c"]), "displays": {"c": "Cy"}})
+    log.add_entry("s4p", snapshot(4, [], part=1, parts=1))
+    reloaded, _ = new_log()
+    reloaded.load([("s4", {**snapshot(4, ["b", "c"]), "displays": {"c": "Cy"}})])
+    assert reloaded.displays == {"c": "Cy"}

@@ -204,7 +204,7 @@ async def test_member_changes_write_one_small_entry_each(
     group = await storage.groups.create(tenant_ns, {"displayName": "G"}, ["a", "b"])
     assert index.members(group) == {"a", "b"}
     hundred = [str(uuid.uuid4()) for _ in range(100)]
-    await storage.groups.update(tenant_ns, group.id, lambda d, m: (d, hundred, ["a"]))
+    await storage.groups.update(tenant_ns, group.id, lambda d, m: (d, hundred, ["a"], {}))
     assert index.members(group) == {"b", *hundred}
     batches = kube.custom.list_namespaced_custom_object(
         GROUP, VERSION, tenant_ns, MEMBER_BATCH.plural,
@@ -303,7 +303,7 @@ async def test_a_group_of_50000_members(storage: Storage, tenant_ns: str, kube: 
     hundred = [str(uuid.uuid4()) for _ in range(100)]
     before = index.member_log(group).entry_count
     started = time.perf_counter()
-    await storage.groups.update(tenant_ns, group.id, lambda d, m: (d, hundred, members[:100]))
+    await storage.groups.update(tenant_ns, group.id, lambda d, m: (d, hundred, members[:100], {}))
     elapsed = time.perf_counter() - started
     assert index.member_log(group).entry_count == before + 1  # one small write
     assert len(index.members(group)) == 50_000
