@@ -136,6 +136,11 @@ async def operate(
         async def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
             return await kopf.login_via_async_client(**kwargs)
 
+        @kopf.on.cleanup(registry=registry)
+        async def cleanup(**_: Any) -> None:
+            # Before Kopf's wait for "hung" tasks: our background tasks end here.
+            await factory.close()
+
         settings = kopf.OperatorSettings()
         configure_kopf(settings, config)
         where = ", ".join(config.namespaces) if config.namespaces else "all namespaces"
@@ -153,3 +158,4 @@ async def operate(
     finally:
         await factory.close()
         await kube.close()
+        logger.debug("connections closed")

@@ -26,11 +26,13 @@ def register(registry: kopf.OperatorRegistry, factory: Factory) -> None:
         await factory.groups.run(str(namespace), name, lambda: body)  # ``body`` is kept live
 
     @kopf.on.event(GROUP, VERSION, "scimgroups", id="wake", registry=registry)
-    def group_changed(namespace: str | None, name: str, **_: Any) -> None:
+    async def group_changed(namespace: str | None, name: str, **_: Any) -> None:
         factory.groups.wake(str(namespace), name)
 
     @kopf.on.event(GROUP, VERSION, "scimmemberbatches", id="wake-group", registry=registry)
-    def batch_changed(namespace: str | None, name: str, labels: kopf.Labels, **_: Any) -> None:
+    async def batch_changed(
+        namespace: str | None, name: str, labels: kopf.Labels, **_: Any
+    ) -> None:
         factory.groups.wake(str(namespace), group_of_batch(name, labels))
 
     @kopf.on.delete(GROUP, VERSION, "scimgroups", id="release", registry=registry, timeout=None)

@@ -21,21 +21,23 @@ _BATCH_SUFFIX = re.compile(r"-\d{10}(-p\d+)?$")
 
 def register(registry: kopf.OperatorRegistry, scope: Scope) -> None:
     @kopf.index(GROUP, VERSION, "zerotenants", id="tenant_index", registry=registry)
-    def tenant_index(body: kopf.Body, **_: Any) -> dict[str, Tenant]:
+    async def tenant_index(body: kopf.Body, **_: Any) -> dict[str, Tenant]:
         tenant = Tenant.from_body(body)
         return {tenant.namespace: tenant} if scope.serves(tenant.namespace) else {}
 
     @kopf.index(GROUP, VERSION, "scimusers", id="user_index", registry=registry)
-    def user_index(body: kopf.Body, namespace: str | None, **_: Any) -> dict[Any, UserEntry]:
+    async def user_index(body: kopf.Body, namespace: str | None, **_: Any) -> dict[Any, UserEntry]:
         entry = UserEntry.from_body(body)
         return {namespace: entry, (namespace, entry.scim_id): entry}
 
     @kopf.index(GROUP, VERSION, "scimgroups", id="group_index", registry=registry)
-    def group_index(body: kopf.Body, namespace: str | None, **_: Any) -> dict[Any, GroupEntry]:
+    async def group_index(
+        body: kopf.Body, namespace: str | None, **_: Any
+    ) -> dict[Any, GroupEntry]:
         return {namespace: GroupEntry.from_body(body)}
 
     @kopf.index(GROUP, VERSION, "scimmemberbatches", id="batch_index", registry=registry)
-    def batch_index(
+    async def batch_index(
         body: kopf.Body, namespace: str | None, name: str, labels: kopf.Labels, **_: Any
     ) -> dict[Any, BatchEntry]:
         entry = BatchEntry.from_body(body)

@@ -29,7 +29,7 @@ def register(registry: kopf.OperatorRegistry, factory: Factory, scope: Scope) ->
     @kopf.on.event(
         GROUP, VERSION, "zerotenants", id="wake", registry=registry, when=scope.serves_tenant
     )
-    def tenant_changed(body: kopf.Body, **_: Any) -> None:
+    async def tenant_changed(body: kopf.Body, **_: Any) -> None:
         factory.tenants.changed(Tenant.from_body(body))
 
     @kopf.on.delete(

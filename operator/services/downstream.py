@@ -202,6 +202,7 @@ class Downstreams:
         self._retired[client] = asyncio.create_task(close())
 
     async def close(self) -> None:
+        """Close every client (idempotent)."""
         for client, task in list(self._retired.items()):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

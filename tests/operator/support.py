@@ -205,12 +205,17 @@ class Zero:
         """How often ``method`` hit ``path`` (relative to the org) with ``status``."""
         return await self.admin.count(method, f"/v1/orgs/{self.org.org_id}{path}", status)
 
-    async def route_count(self, method: str, template: str, status: int | None = None) -> int:
-        stats = await self.admin.stats()
-        by_status = stats["routes"].get(f"{method} {template}", {})
-        if status is not None:
-            return int(by_status.get(str(status), 0))
-        return sum(by_status.values())
+    async def count(self, method: str, suffix: str = "", status: int | None = None) -> int:
+        """Requests of this org (``method``, path ending with ``suffix``, ``status``)."""
+        prefix = f"{method} /v1/orgs/{self.org.org_id}/"
+        total = 0
+        for key, by_status in (await self.admin.stats())["requests"].items():
+            if key.startswith(prefix) and key.endswith(suffix):
+                if status is None:
+                    total += sum(by_status.values())
+                else:
+                    total += int(by_status.get(str(status), 0))
+        return total
 
 
 # -- Kubernetes objects --------------------------------------------------------------------

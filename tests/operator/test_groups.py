@@ -24,8 +24,6 @@ from tests.operator.support import (
 from tests.support.kube import KubeEnv
 from zero_scim.k8s.coordinates import GROUP_KIND
 
-BATCH_ROUTE = "/v1/orgs/{orgId}/groups/{externalKey}/members:batch"
-
 
 async def _accounts(zero: Zero, count: int) -> list[str]:
     """Accounts made directly in Zero (fast), to be members of a big group."""
@@ -75,16 +73,16 @@ async def test_group_and_members(
 
     # A big group: 1,050 members arrive in batches of at most 1,000 ...
     bulk = await _accounts(zero, 1050)
-    before = await zero.route_count("POST", BATCH_ROUTE)
+    before = await zero.count("POST", "/members:batch")
     add_entry(kube, namespace, group_id, 3, add=bulk)
     await eventually(lambda: _status(kube, namespace, name).get("membersSyncedSeq") == 3)
-    assert await zero.route_count("POST", BATCH_ROUTE) - before == 2
+    assert await zero.count("POST", "/members:batch") - before == 2
     assert _status(kube, namespace, name)["memberCount"] == 1053
     # ... and an ordinary change costs one small call, never the whole group again.
-    before = await zero.route_count("POST", BATCH_ROUTE)
+    before = await zero.count("POST", "/members:batch")
     add_entry(kube, namespace, group_id, 4, remove=bulk[:2])
     await eventually(lambda: _status(kube, namespace, name).get("membersSyncedSeq") == 4)
-    assert await zero.route_count("POST", BATCH_ROUTE) - before == 1
+    assert await zero.count("POST", "/members:batch") - before == 1
     assert _status(kube, namespace, name)["memberCount"] == 1051
 
     # A gap (entries 5 and 6 compacted away before the operator saw them): the newest

@@ -8,6 +8,7 @@ from tests.operator.conftest import Start
 from tests.operator.support import (
     Zero,
     condition,
+    create_group,
     create_tenant,
     create_user,
     eventually,
@@ -119,3 +120,33 @@ def _tenant_gone(kube: KubeEnv, name: str) -> bool:
     except ApiException as exc:
         return bool(exc.status == 404)
     return False
+
+
+async def test_deprovision_deletes_everything_in_zero_then_the_namespace(
+    kube: KubeEnv, namespace: str, zero: Zero, operators: Start
+) -> None:
+    operators()
+    name = create_tenant(kube, zero, namespace, deletionPolicy="Deprovision")
+    specs = [user_spec(f"gone{i}@example.com") for i in range(3)]
+    for spec in specs:
+        create_user(kube, namespace, spec)
+    create_group(kube, namespace, "group-gone", "Gone")
+    await eventually(lambda: _counts(zero, 3, 1))
+
+    kube.custom.delete_cluster_custom_object("zeroscim.io", "v1alpha1", "zerotenants", name)
+    await eventually(lambda: _tenant_gone(kube, name), timeout=30)
+    assert await zero.accounts() == {} and await zero.groups() == {}
+    await eventually(lambda: _namespace_gone_or_terminating(kube, namespace), timeout=30)
+
+
+async def _counts(zero: Zero, accounts: int, groups: int) -> bool:
+    return len(await zero.accounts()) == accounts and len(await zero.groups()) == groups
+
+
+def _namespace_gone_or_terminating(kube: KubeEnv, namespace: str) -> bool:
+    from kubernetes.client import ApiException
+
+    try:
+        return bool(kube.core.read_namespace(namespace).status.phase == "Terminating")
+    except ApiException as exc:
+        return bool(exc.status == 404)

@@ -9,6 +9,13 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
+
+from tests.support.accounts import (
+    AccountsAdmin,
+    AccountsService,
+    Tenant,
+    running_accounts_service,
+)
 from zero_scim.operator import downstream
 from zero_scim.operator.downstream import (
     AccountInput,
@@ -20,13 +27,6 @@ from zero_scim.operator.downstream import (
     TransientError,
     ZeroAccountsClient,
     parse_retry_after,
-)
-
-from tests.support.accounts import (
-    AccountsAdmin,
-    AccountsService,
-    Tenant,
-    running_accounts_service,
 )
 
 
