@@ -5,6 +5,7 @@ valid token."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from collections.abc import AsyncIterator
@@ -67,7 +68,8 @@ async def _poll_secret(kube: KubeEnv, namespace: str, log: SecretLog, stop: asyn
         await asyncio.sleep(0.05)
 
 
-async def _recording(kube: KubeEnv, namespace: str) -> AsyncIterator[SecretLog]:
+@contextlib.asynccontextmanager
+async def recording(kube: KubeEnv, namespace: str) -> AsyncIterator[SecretLog]:
     log = SecretLog()
     stop = asyncio.Event()
     task = asyncio.create_task(_poll_secret(kube, namespace, log, stop))
@@ -84,10 +86,8 @@ async def test_scheduled_rotation_keeps_the_previous_token_for_the_grace_period(
     operators()
     create_tenant(kube, zero, namespace, tokenRotation={"interval": "3s", "gracePeriod": "1s"})
     await eventually(lambda: read_secret(kube, namespace))
-    recorder = _recording(kube, namespace)
-    log = await anext(recorder)
-    await eventually(lambda: len(log.tokens()) >= 3, timeout=15)
-    await recorder.aclose()
+    async with recording(kube, namespace) as log:
+        await eventually(lambda: len(log.tokens()) >= 3, timeout=15)
 
     # Rotations are one interval apart (the annotation has second resolution).
     times = log.rotation_times()
@@ -145,13 +145,11 @@ async def test_two_operators_rotate_once_per_due_time(
     operators(log="operator-b.log")
     create_tenant(kube, zero, namespace, tokenRotation={"interval": "2s", "gracePeriod": "0"})
     await eventually(lambda: read_secret(kube, namespace))
-    recorder = _recording(kube, namespace)
-    log = await anext(recorder)
-    await eventually(lambda: len(log.tokens()) >= 4, timeout=15)
-    annotate_rotate(kube, namespace, "both-see-this")
-    await eventually(lambda: _rotated_to(kube, namespace, "both-see-this"))
-    await asyncio.sleep(0.5)  # let a (wrong) second rotation show up if there were one
-    await recorder.aclose()
+    async with recording(kube, namespace) as log:
+        await eventually(lambda: len(log.tokens()) >= 4, timeout=15)
+        annotate_rotate(kube, namespace, "both-see-this")
+        await eventually(lambda: _rotated_to(kube, namespace, "both-see-this"))
+        await asyncio.sleep(0.5)  # let a (wrong) second rotation show up if there were one
 
     times = log.rotation_times()
     scheduled = [t for t in times if t < times[-1]]
@@ -180,34 +178,34 @@ async def test_no_401_for_a_valid_token_while_tokens_rotate(
     await eventually(lambda: read_secret(kube, namespace))
     with running_api(kube.kubeconfig) as api:
         url = api.url
-        recorder = _recording(kube, namespace)
-        log = await anext(recorder)
-        adopt_after = 1.0  # Entra's admin pastes the new token a second after it appeared
+        async with recording(kube, namespace) as log:
+            adopt_after = 1.0  # Entra's admin pastes the new token a second after it appeared
 
-        def entra_token() -> str:
-            now = datetime.now(UTC)
-            usable = [v for v in log.versions if (now - v["seen"]).total_seconds() >= adopt_after]
-            return str((usable or log.versions[:1])[-1]["data"]["token"])
+            def entra_token() -> str:
+                now = datetime.now(UTC)
+                usable = [
+                    v for v in log.versions if (now - v["seen"]).total_seconds() >= adopt_after
+                ]
+                return str((usable or log.versions[:1])[-1]["data"]["token"])
 
-        await eventually(lambda: log.versions)
-        await eventually(lambda: _accepted(url, entra_token()), timeout=10)
-        statuses: dict[int, int] = {}
-        deadline = time.monotonic() + 8
-        async with httpx.AsyncClient(base_url=url + "/scim/v2", timeout=10) as http:
+            await eventually(lambda: log.versions)
+            await eventually(lambda: _accepted(url, entra_token()), timeout=10)
+            statuses: dict[int, int] = {}
+            deadline = time.monotonic() + 8
+            async with httpx.AsyncClient(base_url=url + "/scim/v2", timeout=10) as http:
 
-            async def client() -> None:
-                while time.monotonic() < deadline:
-                    token = entra_token()
-                    response = await http.get(
-                        "/Users",
-                        params={"count": "1"},
-                        headers={"Authorization": f"Bearer {token}"},
-                    )
-                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                async def client() -> None:
+                    while time.monotonic() < deadline:
+                        response = await http.get(
+                            "/Users",
+                            params={"count": "1"},
+                            headers={"Authorization": f"Bearer {entra_token()}"},
+                        )
+                        code = response.status_code
+                        statuses[code] = statuses.get(code, 0) + 1
 
-            await asyncio.gather(*(client() for _ in range(16)))
-        rotations = len(log.tokens())
-        await recorder.aclose()
+                await asyncio.gather(*(client() for _ in range(16)))
+            rotations = len(log.tokens())
 
         assert statuses.get(401, 0) == 0, statuses
         assert statuses.get(200, 0) >= 200 and set(statuses) == {200}, statuses
@@ -221,7 +219,12 @@ async def test_no_401_for_a_valid_token_while_tokens_rotate(
         await asyncio.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()))
         await eventually(lambda: _refused(url, final["data"]["previousToken"]), timeout=5)
         assert await _status(url, final["data"]["token"]) == 200
-        await eventually(lambda: "previousToken" not in read_secret(kube, namespace)["data"])
+        await eventually(lambda: "previousToken" not in _data(kube, namespace))
+
+
+def _data(kube: KubeEnv, namespace: str) -> dict[str, str]:
+    secret = read_secret(kube, namespace)
+    return dict(secret["data"]) if secret else {}
 
 
 def _stable_previous(kube: KubeEnv, namespace: str) -> dict[str, Any] | None:
