@@ -23,6 +23,7 @@ from zero_scim.scim import (
     InvalidSyntax,
     MethodNotAllowed,
     NotFound,
+    NotSupported,
     PayloadTooLarge,
     ScimError,
     ServiceUnavailable,
@@ -63,7 +64,7 @@ def error_is_bug(ex: ScimError) -> bool:
     return ex.status >= 500 and not isinstance(ex, ServiceUnavailable) and ex.status != 501
 
 
-def _from_http_error(ex: falcon.HTTPError) -> ScimError:
+def _from_http_error(ex: falcon.HTTPError, method: str) -> ScimError:
     status = ex.status_code
     if status == 404:
         return NotFound("no such endpoint or resource")
@@ -71,6 +72,9 @@ def _from_http_error(ex: falcon.HTTPError) -> ScimError:
         return MethodNotAllowed("this method is not allowed on this endpoint")
     if status == 413:
         return PayloadTooLarge()
+    if status == 400 and method not in falcon.COMBINED_METHODS:
+        # RFC 9110 §15.6.2: 501 is the answer to a method the server does not recognise.
+        return NotSupported(f"the method {method[:16]!r} is not implemented")
     if status == 400:
         return InvalidSyntax(f"bad request: {ex.description or ex.title}")
     return ScimError(ex.description or ex.title or "request failed", status=status)
@@ -82,7 +86,7 @@ async def _http_error(
     if ex.status_code >= 500:
         await _unexpected(req, resp, ex, params)
         return
-    render(req, resp, _from_http_error(ex))
+    render(req, resp, _from_http_error(ex, req.method))
     for name, value in dict(ex.headers or {}).items():
         if name.title() in _FORWARDED_HEADERS:
             resp.set_header(name, value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,6 +20,7 @@ from zero_scim.scim import (
     Unauthorized,
     compile_projection,
     parse_list_query,
+    parse_search_request,
 )
 
 SCIM_JSON = "application/scim+json"
@@ -28,6 +30,9 @@ LIST_PARAMS = frozenset(
     {"filter", "startindex", "count", "attributes", "excludedattributes", "sortby", "sortorder"}
 )
 PROJECTION_PARAMS = frozenset({"attributes", "excludedattributes"})
+#: Larger ``startIndex`` values are answered as this one (an empty page either way): the
+#: ListResponse echoes it, and JSON numbers beyond 64 bits do not serialise.
+MAX_START_INDEX = 2**31 - 1
 
 _HOST = re.compile(r"^[A-Za-z0-9._\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 
@@ -70,12 +75,33 @@ def picked_params(req: falcon.asgi.Request, names: frozenset[str]) -> dict[str, 
     return {k: v for k, v in req.params.items() if k.casefold() in names}
 
 
+def _bounded(query: ListQuery) -> ListQuery:
+    if query.start_index <= MAX_START_INDEX:
+        return query
+    return dataclasses.replace(query, start_index=MAX_START_INDEX)
+
+
 def list_query(req: falcon.asgi.Request, settings: Settings) -> ListQuery:
-    return parse_list_query(
-        picked_params(req, LIST_PARAMS),
-        max_results=settings.max_results,
-        default_count=settings.default_count,
-        max_filter_length=settings.max_filter_length,
+    """The list query of a GET: only the RFC's parameters count, any case, others ignored."""
+    return _bounded(
+        parse_list_query(
+            picked_params(req, LIST_PARAMS),
+            max_results=settings.max_results,
+            default_count=settings.default_count,
+            max_filter_length=settings.max_filter_length,
+        )
+    )
+
+
+def search_query(req: falcon.asgi.Request, settings: Settings) -> ListQuery:
+    """The list query of a ``POST .search``, from its SearchRequest body."""
+    return _bounded(
+        parse_search_request(
+            json_body(req),
+            max_results=settings.max_results,
+            default_count=settings.default_count,
+            max_filter_length=settings.max_filter_length,
+        )
     )
 
 

@@ -26,12 +26,13 @@ from zero_scim.api.handlers.common import (
     picked_params,
     project,
     projection_params,
+    search_query,
     send,
     tenant_of,
 )
 from zero_scim.api.services.common import Page, ResourceView
 from zero_scim.api.storage.tenants import Tenant
-from zero_scim.scim import ListQuery, ResourceType, list_response, parse_search_request
+from zero_scim.scim import ListQuery, ResourceType, list_response
 
 
 class ResourceService(Protocol):
@@ -98,12 +99,7 @@ class Search:
         self.settings = settings
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        query = parse_search_request(
-            json_body(req),
-            max_results=self.settings.max_results,
-            default_count=self.settings.default_count,
-            max_filter_length=self.settings.max_filter_length,
-        )
+        query = search_query(req, self.settings)
         page = self.service.search(tenant_of(req), query, base_url=base_url(req, self.settings))
         send(resp, 200, page_body(page))
 

@@ -14,11 +14,11 @@ from typing import Any
 import falcon.asgi
 
 from zero_scim.api.config import Settings
-from zero_scim.api.handlers.common import base_url, json_body, list_query, send, tenant_of
+from zero_scim.api.handlers.common import base_url, list_query, search_query, send, tenant_of
 from zero_scim.api.handlers.resources import ResourceService, page_body
 from zero_scim.api.services.common import Page
 from zero_scim.api.storage.tenants import Tenant
-from zero_scim.scim import InvalidFilter, ListQuery, parse_search_request
+from zero_scim.scim import InvalidFilter, ListQuery
 
 
 class RootSearch:
@@ -54,11 +54,6 @@ class RootSearch:
         send(resp, 200, page_body(page))
 
     async def on_post_search(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        query = parse_search_request(
-            json_body(req),
-            max_results=self.settings.max_results,
-            default_count=self.settings.default_count,
-            max_filter_length=self.settings.max_filter_length,
-        )
+        query = search_query(req, self.settings)
         page = self._search(tenant_of(req), query, base_url(req, self.settings))
         send(resp, 200, page_body(page))

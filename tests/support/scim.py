@@ -162,6 +162,13 @@ async def scim_client(
         yield http
 
 
+def root_client(app: Any) -> httpx.AsyncClient:
+    """A client at the root of an in-process app (ops endpoints, raw paths); no token."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver", verify=tls()
+    )
+
+
 class HttpxScimClient(BaseSyncSCIMClient):
     """scim2-client's synchronous client over an ``httpx.Client``."""
 
