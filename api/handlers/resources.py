@@ -57,7 +57,15 @@ class ResourceService(Protocol):
     ) -> ResourceView: ...
 
     async def patch(
-        self, tenant: Tenant, scim_id: str, body: Any, *, base_url: str, if_match: str | None
+        self,
+        tenant: Tenant,
+        scim_id: str,
+        body: Any,
+        *,
+        base_url: str,
+        if_match: str | None,
+        attributes: Sequence[str] = (),
+        excluded: Sequence[str] = (),
     ) -> ResourceView: ...
 
     async def delete(self, tenant: Tenant, scim_id: str, *, if_match: str | None) -> None: ...
@@ -154,16 +162,21 @@ class Item:
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, scim_id: str
     ) -> None:
         attributes, excluded = projection_params(req, self.settings)
+        with_body = self.patch_returns_body or bool(picked_params(req, PROJECTION_PARAMS))
+        if not with_body:
+            # 204 without a body: do not render (a large group's) members for nothing.
+            attributes, excluded = ("id",), ("members",)
         view = await self.service.patch(
             tenant_of(req),
             scim_id,
             json_body(req),
             base_url=base_url(req, self.settings),
             if_match=req.get_header("If-Match"),
+            attributes=attributes,
+            excluded=excluded,
         )
-        if self.patch_returns_body or picked_params(req, PROJECTION_PARAMS):
-            body = project(view.body, self.resource_type, attributes, excluded)
-            send(resp, 200, body, etag=view.etag, location=view.location)
+        if with_body:
+            send(resp, 200, view.body, etag=view.etag, location=view.location)
         else:
             send(resp, 204, etag=view.etag, location=view.location)
 

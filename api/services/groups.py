@@ -191,7 +191,15 @@ class GroupService:
         return self._view(index, entry, base_url)
 
     async def patch(
-        self, tenant: Tenant, scim_id: str, body: Any, *, base_url: str, if_match: str | None
+        self,
+        tenant: Tenant,
+        scim_id: str,
+        body: Any,
+        *,
+        base_url: str,
+        if_match: str | None,
+        attributes: Sequence[str] = (),
+        excluded: Sequence[str] = (),
     ) -> ResourceView:
         index = self._index(tenant)
         checked: set[str] = set()
@@ -223,7 +231,7 @@ class GroupService:
                 checked.update(exc.ids)
         else:  # pragma: no cover - the second attempt has every id checked
             raise scim.ServiceUnavailable("member check did not converge; retry")
-        return self._view(index, entry, base_url)
+        return self._view(index, entry, base_url, attributes, excluded)
 
     async def delete(self, tenant: Tenant, scim_id: str, *, if_match: str | None) -> None:
         await self._storage.groups.delete(

@@ -150,7 +150,15 @@ class UserService:
         return self._view(self._index(tenant), entry, base_url)
 
     async def patch(
-        self, tenant: Tenant, scim_id: str, body: Any, *, base_url: str, if_match: str | None
+        self,
+        tenant: Tenant,
+        scim_id: str,
+        body: Any,
+        *,
+        base_url: str,
+        if_match: str | None,
+        attributes: Sequence[str] = (),
+        excluded: Sequence[str] = (),
     ) -> ResourceView:
         def mutate(current: dict[str, Any]) -> dict[str, Any]:
             return apply_patch(current, body, USER, resource_id=scim_id).doc
@@ -158,7 +166,7 @@ class UserService:
         entry = await self._storage.users.update(
             tenant.namespace, scim_id, mutate, precondition=_precondition(if_match)
         )
-        return self._view(self._index(tenant), entry, base_url)
+        return self._view(self._index(tenant), entry, base_url, attributes, excluded)
 
     async def delete(self, tenant: Tenant, scim_id: str, *, if_match: str | None) -> None:
         entry = await self._storage.users.delete(
