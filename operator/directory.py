@@ -47,6 +47,32 @@ def _handled(body: Mapping[str, Any]) -> tuple[bool, bool]:
     return handled or synced, synced
 
 
+class _Fingerprints:
+    """Fingerprints of desired accounts by (uid, generation): a user's status patches and
+    other metadata-only events do not map its spec again."""
+
+    LIMIT = 250_000
+
+    def __init__(self) -> None:
+        self._cache: dict[Any, tuple[Any, str | None]] = {}
+
+    def get(self, uid: Any, generation: Any, spec: Mapping[str, Any]) -> str | None:
+        cached = self._cache.get(uid)
+        if cached is not None and cached[0] == generation and uid is not None:
+            return cached[1]
+        try:
+            fingerprint: str | None = account_fingerprint(account_input(spec))
+        except InvalidObject:
+            fingerprint = None
+        if len(self._cache) >= self.LIMIT:
+            self._cache.clear()  # deleted users' entries go too; a miss only costs a mapping
+        self._cache[uid] = (generation, fingerprint)
+        return fingerprint
+
+
+_user_prints = _Fingerprints()
+
+
 @dataclass(frozen=True, slots=True)
 class UserEntry:
     name: str
@@ -67,10 +93,7 @@ class UserEntry:
         metadata = body.get("metadata") or {}
         spec = body.get("spec") or {}
         status = body.get("status") or {}
-        try:
-            fingerprint: str | None = account_fingerprint(account_input(spec))
-        except InvalidObject:
-            fingerprint = None
+        fingerprint = _user_prints.get(metadata.get("uid"), metadata.get("generation"), spec)
         handled, synced = _handled(body)
         condition = conditions.find(status.get("conditions"), SYNCED)
         reason = None if synced or condition is None else str(condition.get("reason", ""))

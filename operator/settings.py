@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -74,14 +74,15 @@ class OperatorConfig:
 
 
 class GenerationDiffBase(kopf.DiffBaseStorage):
-    """Kopf's diff base, reduced to the last handled ``metadata.generation``.
+    """Kopf's diff base, reduced to ``metadata.generation``.
 
     For the tracked kinds (ScimUser) an object is *new* when it has no handled
-    generation, *changed* when its generation differs from the handled one, and
-    *unchanged* otherwise. The handlers reconcile the whole desired state anyway
-    (level-triggered), so they need no field-level diff — and storing one integer instead
-    of a copy of the spec keeps every status patch and watch event small. Changes to
-    labels, annotations and status do not bump the generation and do not trigger a sync.
+    generation, *changed* when its generation differs from the handled one (stored in
+    ``status.kopf.handledGeneration``), and *unchanged* otherwise. The handlers reconcile
+    the whole desired state anyway (level-triggered), so they need no field-level diff --
+    and an essence of one integer costs neither a deep copy of every watched object nor
+    a copy of its spec in every status patch. Labels, annotations and status do not bump
+    the generation and do not trigger a sync.
 
     Other kinds never show a diff: their reconciliation is driven by daemons.
     """
@@ -90,23 +91,31 @@ class GenerationDiffBase(kopf.DiffBaseStorage):
         super().__init__()
         self.tracked_kinds = frozenset(tracked_kinds)
 
+    def build(
+        self, *, body: kopf.Body, extra_fields: Iterable[kopf.FieldSpec] | None = None
+    ) -> kopf.BodyEssence:
+        if body.get("kind") not in self.tracked_kinds:
+            return _essence({})
+        return _essence({"metadata": {"generation": body.get("metadata", {}).get("generation")}})
+
     def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
         if body.get("kind") not in self.tracked_kinds:
-            return self.build(body=body)
+            return _essence({})
         handled = _handled_generation(body)
         if handled is None:
             return None
-        if handled == body.metadata.get("generation"):
-            return self.build(body=body)
-        empty: kopf.BodyEssence = {}
-        return empty
+        return _essence({"metadata": {"generation": handled}})
 
     def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
         if body.get("kind") in self.tracked_kinds:
-            generation = body.metadata.get("generation")
+            generation = body.get("metadata", {}).get("generation")
             patch.setdefault("status", {}).setdefault(KOPF_FIELD, {})["handledGeneration"] = (
                 generation
             )
+
+
+def _essence(raw: dict[str, Any]) -> kopf.BodyEssence:
+    return cast(kopf.BodyEssence, raw)
 
 
 def _handled_generation(body: kopf.Body) -> int | None:

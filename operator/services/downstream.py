@@ -21,6 +21,7 @@ from zero_scim.operator.downstream import DownstreamError, ZeroAccountsClient
 from zero_scim.operator.kube import Kube, KubeError
 from zero_scim.operator.models import DownstreamSpec, Tenant
 from zero_scim.operator.services.gate import Backoff, Gate
+from zero_scim.operator.services.transport import AiohttpTransport
 from zero_scim.operator.settings import OperatorConfig
 
 T = TypeVar("T")
@@ -42,7 +43,7 @@ class TenantNotReady(Exception):
 
 
 def _default_client(url: str, org: str, key: str, timeout: float) -> ZeroAccountsClient:
-    return ZeroAccountsClient(url, org, key, timeout=timeout)
+    return ZeroAccountsClient(url, org, key, timeout=timeout, transport=AiohttpTransport())
 
 
 @dataclass

@@ -1,0 +1,390 @@
+"""Benchmark: from SCIM POST to account present in Zero, for an initial sync.
+
+    python -m bench.operator_lag [--users 5000] [--concurrency 16] [--rate 0] [--via api]
+
+One run on one control plane (a fresh local one, or $KUBECONFIG), with everything real:
+the accounts service (``zero-scim accounts``, SQLite), the operator (``zero-scim
+operator``, production settings) and the SCIM API (``zero-scim api``), each its own
+process on this machine.
+
+1. a tenant is created; the operator makes its namespace, token Secret and Ready status;
+2. ``--users`` users are POSTed to ``/scim/v2/Users`` (``--concurrency`` at a time,
+   at most ``--rate`` per second if given; ``--via kube`` creates the ScimUser objects
+   directly instead, to take the API out of the measurement);
+3. the lag of each user is ``createdAt`` of its Zero account minus the moment its POST
+   was sent (one clock: everything runs here).
+
+Printed: lag p50/p95/p99/max, sustained users/s (POST rate and arrival rate in Zero),
+the API-server writes the operator made per user (from the API server's own request
+counters), and the operator's CPU time and RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+import orjson
+import psutil
+from kubernetes import client, config
+
+from bench.support import Timings, api_server, cluster, run_concurrently
+from zero_scim.k8s.coordinates import FINALIZER, GROUP, LABEL_SCIM_ID, TENANT, USER, VERSION
+from zero_scim.k8s.names import user_object_name
+from zero_scim.k8s.tokens import SECRET_NAME
+
+SCIM = "application/scim+json"
+ORG = "bench"
+API_KEY = "bench-api-key"
+
+
+# -- processes -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def accounts_service(workdir: Path) -> Any:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zero_scim.cli", "accounts", "--host=127.0.0.1", "--port=0",
+         f"--db={workdir / 'accounts.sqlite3'}", f"--org={ORG}:{API_KEY}",
+         "--log-level=warning", "--no-access-log"],
+        stdout=subprocess.PIPE, text=True, cwd=workdir,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("ZERO_ACCOUNTS_URL="):
+                yield process, line.split("=", 1)[1].strip()
+                break
+        else:
+            raise RuntimeError("the accounts service did not start")
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
+@contextlib.contextmanager
+def operator(kubeconfig: Path, namespace: str, workdir: Path) -> Any:
+    log = (workdir / "operator.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zero_scim.cli", "operator", f"--namespace={namespace}",
+         "--liveness=off", f"--kubeconfig={kubeconfig}", "--log-level=warning"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
+    )  # fmt: skip
+    try:
+        yield process
+    finally:
+        process.terminate()
+        process.wait(30)
+        log.close()
+
+
+# -- the API server's own counters -----------------------------------------------------------
+
+_METRIC = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$")
+
+
+def write_counts(api: client.ApiClient) -> Counter[str]:
+    """API-server requests on scimusers, by verb and subresource (from /metrics)."""
+    settings = api.configuration
+    headers = {
+        auth["key"]: auth["value"]
+        for auth in settings.auth_settings().values()
+        if auth.get("in") == "header" and auth.get("value")
+    }
+    response = api.rest_client.pool_manager.request(
+        "GET", f"{settings.host}/metrics", headers=headers
+    )
+    text = response.data.decode()
+    counts: Counter[str] = Counter()
+    for line in text.splitlines():
+        match = _METRIC.match(line)
+        if not match:
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"]))
+        if labels.get("resource") == USER.plural and labels.get("verb") in (
+            "PATCH", "UPDATE", "CREATE", "DELETE"
+        ):  # fmt: skip
+            key = f"{labels['verb']} {labels.get('subresource') or 'object'}"
+            counts[key] += int(float(match["value"]))
+    return counts
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def setup_tenant(api: client.ApiClient, accounts_url: str, max_concurrency: int) -> str:
+    name = f"lag-{uuid.uuid4().hex[:6]}"
+    core = client.CoreV1Api(api)
+    core.create_namespace({"metadata": {"name": name}})
+    core.create_namespaced_secret(
+        name, {"metadata": {"name": "zero-api-key"}, "stringData": {"apiKey": API_KEY}}
+    )
+    client.CustomObjectsApi(api).create_cluster_custom_object(
+        GROUP, VERSION, TENANT.plural,
+        {
+            "apiVersion": f"{GROUP}/{VERSION}", "kind": TENANT.kind,
+            "metadata": {"name": name},
+            "spec": {
+                "namespace": name,
+                "downstream": {
+                    "baseUrl": accounts_url, "orgId": ORG,
+                    "apiKeySecretRef": {"name": "zero-api-key"},
+                    "maxConcurrency": max_concurrency,
+                },
+            },
+        },
+    )  # fmt: skip
+    return name
+
+
+async def wait_ready(api: client.ApiClient, name: str, timeout: float = 60) -> str:
+    custom = client.CustomObjectsApi(api)
+    core = client.CoreV1Api(api)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tenant = await asyncio.to_thread(
+            custom.get_cluster_custom_object, GROUP, VERSION, TENANT.plural, name
+        )
+        ready = [
+            c for c in (tenant.get("status") or {}).get("conditions", [])
+            if c["type"] == "Ready" and c["status"] == "True"
+        ]  # fmt: skip
+        if ready:
+            secret = await asyncio.to_thread(core.read_namespaced_secret, SECRET_NAME, name)
+            return base64.b64decode(secret.data["token"]).decode()
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"tenant {name} not Ready within {timeout} s")
+
+
+def scim_user(n: int, run: str) -> dict[str, Any]:
+    return {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": f"lag{n}.{run}@example.com",
+        "active": True,
+        "displayName": f"Lag User {n}",
+        "emails": [{"primary": True, "type": "work", "value": f"lag{n}.{run}@example.com"}],
+        "name": {"givenName": "Lag", "familyName": f"User {n}"},
+        "title": "Benchmark",
+        "externalId": str(uuid.uuid4()),
+    }
+
+
+async def post_users(
+    url: str, token: str, count: int, concurrency: int, rate: float
+) -> dict[str, float]:
+    """POST the users; returns SCIM id → time the POST was sent."""
+    run = uuid.uuid4().hex[:6]
+    sent: dict[str, float] = {}
+    started = time.time()
+    async with aiohttp.ClientSession(
+        headers={"Authorization": f"Bearer {token}", "Content-Type": SCIM},
+        connector=aiohttp.TCPConnector(limit=concurrency),
+        timeout=aiohttp.ClientTimeout(total=60),
+    ) as session:
+
+        async def one(n: int) -> None:
+            if rate > 0:
+                due = started + n / rate
+                if (delay := due - time.time()) > 0:
+                    await asyncio.sleep(delay)
+            at = time.time()
+            body = orjson.dumps(scim_user(n, run))
+            async with session.post(f"{url}/scim/v2/Users", data=body) as response:
+                payload = orjson.loads(await response.read())
+                if response.status != 201:
+                    raise RuntimeError(f"POST answered {response.status}: {payload}")
+                sent[payload["id"]] = at
+
+        await run_concurrently(list(range(count)), one, concurrency)
+    return sent
+
+
+async def create_objects(
+    api: client.ApiClient,
+    namespace: str,
+    count: int,
+    concurrency: int,
+    rate: float,
+    finalizer: bool,
+) -> dict[str, float]:
+    """Create the ScimUser objects directly (what the API would write)."""
+    custom = client.CustomObjectsApi(api)
+    run = uuid.uuid4().hex[:6]
+    sent: dict[str, float] = {}
+    started = time.time()
+
+    async def one(n: int) -> None:
+        if rate > 0:
+            due = started + n / rate
+            if (delay := due - time.time()) > 0:
+                await asyncio.sleep(delay)
+        scim_id = str(uuid.uuid4())
+        user_name = f"lag{n}.{run}@example.com"
+        body = {
+            "apiVersion": f"{GROUP}/{VERSION}", "kind": USER.kind,
+            "metadata": {"name": user_object_name(user_name), "labels": {LABEL_SCIM_ID: scim_id}},
+            "spec": {"id": scim_id, "userName": user_name, "active": True,
+                     "emails": [{"value": user_name, "primary": True}]},
+        }  # fmt: skip
+        if finalizer:  # as the API could write it: saves the operator one write per user
+            body["metadata"]["finalizers"] = [FINALIZER]  # type: ignore[index]
+        at = time.time()
+        await asyncio.to_thread(
+            custom.create_namespaced_custom_object, GROUP, VERSION, namespace, USER.plural, body
+        )
+        sent[scim_id] = at
+
+    await run_concurrently(list(range(count)), one, concurrency)
+    return sent
+
+
+async def arrivals(accounts_url: str, expected: set[str], timeout: float) -> dict[str, float]:
+    """Wait until every expected account exists; return key → createdAt (epoch seconds)."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(
+        base_url=f"{accounts_url}/v1/orgs/{ORG}",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        timeout=30,
+    ) as http:
+        while True:
+            found: dict[str, float] = {}
+            params = {"limit": "1000"}
+            while True:
+                page = (await http.get("/accounts", params=params)).json()
+                for item in page["items"]:
+                    created = datetime.fromisoformat(item["createdAt"].replace("Z", "+00:00"))
+                    found[item["externalKey"]] = created.timestamp()
+                if not page["next_cursor"]:
+                    break
+                params["cursor"] = page["next_cursor"]
+            if expected <= found.keys():
+                return {k: v for k, v in found.items() if k in expected}
+            if time.monotonic() > deadline:
+                missing = len(expected - found.keys())
+                raise RuntimeError(f"{missing} accounts still missing after {timeout} s")
+            await asyncio.sleep(1.0)
+
+
+async def bench(args: argparse.Namespace) -> None:
+    with cluster() as kubeconfig, tempfile.TemporaryDirectory(prefix="zero-lag-") as tmp:
+        workdir = Path(tmp)
+        api = config.new_client_from_config(config_file=str(kubeconfig))
+        with accounts_service(workdir) as (_accounts, accounts_url):
+            name = setup_tenant(api, accounts_url, args.max_concurrency)
+            with operator(kubeconfig, name, workdir) as op:
+                token = await wait_ready(api, name)
+                writes_before = write_counts(api)
+                cpu_before = psutil.Process(op.pid).cpu_times()
+                async with scim_api(kubeconfig, args.via) as url:
+                    if url:
+                        await wait_token(url, token)
+                    started = time.time()
+                    if args.via == "api":
+                        sent = await post_users(url, token, args.users, args.concurrency, args.rate)
+                    else:
+                        sent = await create_objects(
+                            api, name, args.users, args.concurrency, args.rate, args.finalizer
+                        )
+                    posted = time.time() - started
+                    created = await arrivals(accounts_url, set(sent), args.timeout)
+                cpu_after = psutil.Process(op.pid).cpu_times()
+                rss = psutil.Process(op.pid).memory_info().rss / 2**20
+                await asyncio.sleep(2)  # the last status patches
+                writes = write_counts(api) - writes_before
+        report(args, sent, created, posted, writes, cpu_after.user + cpu_after.system
+               - cpu_before.user - cpu_before.system, rss)  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def scim_api(kubeconfig: Path, via: str) -> AsyncIterator[str]:
+    if via != "api":
+        yield ""
+        return
+    async with api_server(kubeconfig) as process:
+        yield process.url
+
+
+async def wait_token(url: str, token: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            response = await http.get(
+                f"{url}/scim/v2/Users", params={"count": "0"},
+                headers={"Authorization": f"Bearer {token}"},
+            )  # fmt: skip
+            if response.status_code == 200:
+                return
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the API never accepted the operator's token")
+
+
+def report(
+    args: argparse.Namespace,
+    sent: dict[str, float],
+    created: dict[str, float],
+    posted: float,
+    writes: Counter[str],
+    cpu: float,
+    rss: float,
+) -> None:
+    timings = Timings()
+    for key, at in sent.items():
+        timings.add("lag POST → account", max(0.0, created[key] - at))
+    first, last = min(sent.values()), max(created.values())
+    n = len(sent)
+    print(
+        f"users: {n} via {args.via}, concurrency {args.concurrency}, "
+        f"rate limit {args.rate or 'none'}, downstream maxConcurrency {args.max_concurrency}"
+    )
+    print(timings.row("lag POST → account"))
+    lags = timings.samples["lag POST → account"]
+    print(f"max lag: {max(lags) * 1000:.0f} ms")
+    print(
+        f"POST rate: {n / posted:.1f} users/s; arrival rate in Zero: "
+        f"{n / (last - first):.1f} users/s (first POST → last account: {last - first:.1f} s)"
+    )
+    print(
+        "API-server writes on scimusers during the run: "
+        + ", ".join(f"{k}={v}" for k, v in sorted(writes.items()))
+    )
+    by_operator = sum(v for k, v in writes.items() if not k.startswith("CREATE"))
+    print(f"operator writes per user: {by_operator / n:.2f}")
+    print(f"operator CPU: {cpu:.1f} s ({cpu / n * 1000:.2f} ms/user); RSS {rss:.0f} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rate", type=float, default=0.0, help="users/s (0: as fast as possible)")
+    parser.add_argument("--via", choices=("api", "kube"), default="api")
+    parser.add_argument("--max-concurrency", type=int, default=8, help="downstream, per tenant")
+    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument(
+        "--finalizer",
+        action="store_true",
+        help="with --via kube: create the objects with the operator's finalizer already set",
+    )
+    args = parser.parse_args()
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    asyncio.run(bench(args))
+
+
+if __name__ == "__main__":
+    main()
