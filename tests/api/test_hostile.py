@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -621,7 +622,7 @@ filters = st.sampled_from(
 
 
 @settings(
-    max_examples=250,
+    max_examples=int(os.environ.get("ZERO_SCIM_FUZZ_EXAMPLES", "250")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
