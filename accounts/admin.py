@@ -6,6 +6,7 @@ Not part of the Zero contract -- these exist so tests and demos can shape the se
 from __future__ import annotations
 
 import falcon.asgi
+
 from zero_scim.accounts.faults import FaultInjector
 from zero_scim.accounts.models import FaultsIn, OrgIn
 from zero_scim.accounts.protocol import read_body, send

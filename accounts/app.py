@@ -7,6 +7,7 @@ from typing import Any
 
 import falcon
 import falcon.asgi
+
 from zero_scim.accounts import admin, resources
 from zero_scim.accounts.auth import AuthMiddleware
 from zero_scim.accounts.errors import ApiError, serialize_error

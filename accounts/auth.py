@@ -11,6 +11,7 @@ import hmac
 from typing import Any
 
 import falcon
+
 from zero_scim.accounts.errors import ApiError
 from zero_scim.accounts.store import Database
 

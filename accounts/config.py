@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
+
 from zero_scim.accounts.models import OrgIn
 
 ENV_PREFIX = "ZERO_ACCOUNTS_"

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import falcon
+
 from zero_scim.accounts.auth import is_admin_path
 from zero_scim.accounts.errors import ApiError
 from zero_scim.accounts.models import FaultsIn

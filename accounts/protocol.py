@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import falcon
 import orjson
 from pydantic import BaseModel, ValidationError
+
 from zero_scim.accounts.errors import JSON, ApiError
 from zero_scim.accounts.models import DEFAULT_PAGE, MAX_PAGE, AccountIn, GroupIn
 from zero_scim.accounts.store import AccountRecord, GroupRecord, MemberRecord, Precondition

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import falcon
 import falcon.asgi
+
 from zero_scim.accounts.errors import ApiError
 from zero_scim.accounts.models import (
     MAX_BATCH,

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
+
 from zero_scim.accounts import config
 from zero_scim.accounts.app import create_app
 from zero_scim.accounts.config import ConfigError, Settings

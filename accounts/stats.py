@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 import falcon
+
 from zero_scim.accounts.auth import is_admin_path
 from zero_scim.accounts.faults import FaultInjector
 

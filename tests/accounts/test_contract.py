@@ -16,6 +16,7 @@ import httpx
 import pytest
 import yaml
 from pydantic import BaseModel
+
 from zero_scim.accounts import models as service_models
 from zero_scim.accounts.app import create_app
 from zero_scim.accounts.errors import CODES_BY_STATUS

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from zero_scim.accounts import config, server
-from zero_scim.accounts.config import ConfigError, Settings
 
 from tests.support.accounts import AccountsService, Tenant, running_accounts_service
+from zero_scim.accounts import config, server
+from zero_scim.accounts.config import ConfigError, Settings
 
 
 async def _write_some(service: AccountsService) -> dict[str, object]:

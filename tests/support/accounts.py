@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 import httpx
+
 from zero_scim.accounts.config import Settings
 from zero_scim.accounts.server import URL_PREFIX, AccountsServer
 from zero_scim.operator.downstream import ZeroAccountsClient
