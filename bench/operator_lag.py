@@ -288,7 +288,11 @@ async def bench(args: argparse.Namespace) -> None:
         with accounts_service(workdir) as (_accounts, accounts_url):
             name = setup_tenant(api, accounts_url, args.max_concurrency)
             with operator(kubeconfig, name, workdir) as op:
-                token = await wait_ready(api, name)
+                try:
+                    token = await wait_ready(api, name)
+                except RuntimeError:
+                    print((workdir / "operator.log").read_text()[-5000:], file=sys.stderr)
+                    raise
                 writes_before = write_counts(api)
                 cpu_before = psutil.Process(op.pid).cpu_times()
                 async with scim_api(kubeconfig, args.via) as url:

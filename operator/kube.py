@@ -13,6 +13,7 @@ below, so services never see a library exception::
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import os
 from collections.abc import Awaitable, Mapping
@@ -56,6 +57,28 @@ class SecretState:
     owner_references: list[dict[str, Any]] = field(default_factory=list)
 
 
+async def load_configuration(kubeconfig: str | None = None) -> client.Configuration:
+    """Client configuration: the Pod's service account, else the kubeconfig file
+    (``kubeconfig``, else ``$KUBECONFIG`` as it is *now*, else ``~/.kube/config``)."""
+    configuration = client.Configuration()
+    if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        config.load_incluster_config(client_configuration=configuration)
+    else:
+        path = kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or None
+        await config.load_kube_config(config_file=path, client_configuration=configuration)
+    return configuration
+
+
+async def bearer_token(configuration: client.Configuration) -> str | None:
+    """The bearer token the configuration authenticates with, if any."""
+    header = configuration.get_api_key_with_prefix("BearerToken")
+    if inspect.isawaitable(header):
+        header = await header
+    if not header:
+        return None
+    return str(header).split(" ", 1)[-1]
+
+
 def _decode_secret(raw: Mapping[str, Any]) -> SecretState:
     metadata = raw.get("metadata", {})
     data: dict[str, str] = {}
@@ -92,13 +115,7 @@ class Kube:
     @classmethod
     async def connect(cls, kubeconfig: str | None = None, *, timeout: float = 30.0) -> Kube:
         """In-cluster credentials if running in a Pod, else ``kubeconfig``/``$KUBECONFIG``."""
-        configuration = client.Configuration()
-        if kubeconfig is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
-            config.load_incluster_config(client_configuration=configuration)
-        else:
-            await config.load_kube_config(
-                config_file=kubeconfig, client_configuration=configuration
-            )
+        configuration = await load_configuration(kubeconfig)
         configuration.connection_pool_maxsize = 32
         return cls(client.ApiClient(configuration), timeout=timeout)
 

@@ -21,7 +21,7 @@ import kopf
 from zero_scim.operator.factory import Factory
 from zero_scim.operator.handlers import build_registry
 from zero_scim.operator.handlers.scope import Scope
-from zero_scim.operator.kube import Kube
+from zero_scim.operator.kube import Kube, bearer_token, load_configuration
 from zero_scim.operator.settings import OperatorConfig, configure_kopf
 
 DEFAULT_LIVENESS = "http://0.0.0.0:8080/healthz"
@@ -113,8 +113,6 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("kopf").setLevel(args.kopf_log_level.upper())
     for noisy in ("httpx", "httpcore", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    if config.kubeconfig:
-        os.environ["KUBECONFIG"] = config.kubeconfig  # for Kopf's own login, too
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(operate(config))
     return 0
@@ -133,8 +131,22 @@ async def operate(
         registry = build_registry(factory, Scope(config.namespaces))
 
         @kopf.on.login(registry=registry)
-        async def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-            return await kopf.login_via_async_client(**kwargs)
+        async def login(**_: Any) -> kopf.ConnectionInfo:
+            # The same credentials as our own client (Kopf's built-in login handlers read
+            # $KUBECONFIG as it was when the client library was imported).
+            configuration = await load_configuration(config.kubeconfig)
+            token = await bearer_token(configuration)
+            return kopf.ConnectionInfo(
+                server=configuration.host,
+                ca_path=configuration.ssl_ca_cert,
+                insecure=not configuration.verify_ssl,
+                username=configuration.username or None,
+                password=configuration.password or None,
+                scheme="Bearer" if token else None,
+                token=token,
+                certificate_path=configuration.cert_file,
+                private_key_path=configuration.key_file,
+            )
 
         @kopf.on.cleanup(registry=registry)
         async def cleanup(**_: Any) -> None:
