@@ -171,7 +171,7 @@ def test_the_packaged_chart_carries_byte_identical_crds(tmp_path: Path) -> None:
     with tarfile.open(archive) as tar:
         members = {m.name: m for m in tar.getmembers()}
         packaged = {
-            Path(name).name: tar.extractfile(member).read()  # type: ignore[union-attr]
+            Path(name).name: tar.extractfile(member).read()
             for name, member in members.items()
             if name.startswith("zero-scim/files/crds/") and member.isfile()
         }

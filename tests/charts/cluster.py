@@ -1,0 +1,190 @@
+"""Acting as the chart's ServiceAccounts, and running the chart's commands locally.
+
+No Pod ever runs on the local control plane (no kubelet), so the API and the operator
+run here as processes, with the command lines of the chart's Deployments, authenticated
+as the chart's ServiceAccounts: a real ServiceAccount token from the TokenRequest API
+(also what kind or any real cluster would issue to the Pod), in a kubeconfig of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import yaml
+from kubernetes import client, config
+
+from tests.support.kube import KubeEnv
+
+T = TypeVar("T")
+START_TIMEOUT = 60.0
+
+
+def service_account_kubeconfig(
+    kube: KubeEnv, namespace: str, service_account: str, path: Path
+) -> Path:
+    """A kubeconfig that authenticates as ``system:serviceaccount:<ns>:<sa>``.
+
+    Context namespace = the ServiceAccount's, like a Pod's in-cluster default (Kopf
+    posts Events about cluster-scoped objects there).
+    """
+    request = {"spec": {"expirationSeconds": 3600}}
+    token = kube.core.create_namespaced_service_account_token(
+        service_account, namespace, request
+    ).status.token
+    admin = yaml.safe_load(kube.kubeconfig.read_text())
+    context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])
+    cluster = next(c for c in admin["clusters"] if c["name"] == context["context"]["cluster"])
+    user = f"system:serviceaccount:{namespace}:{service_account}"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [cluster],
+                "users": [{"name": user, "user": {"token": token}}],
+                "contexts": [
+                    {
+                        "name": service_account,
+                        "context": {
+                            "cluster": cluster["name"],
+                            "user": user,
+                            "namespace": namespace,
+                        },
+                    }
+                ],
+                "current-context": service_account,
+            }
+        )
+    )
+    path.chmod(0o600)
+    return path
+
+
+def api_client(kubeconfig: Path) -> client.ApiClient:
+    return config.new_client_from_config(config_file=str(kubeconfig))
+
+
+def forbidden(call: Callable[[], Any]) -> bool:
+    """True if the API server refuses ``call`` with 403 (any other outcome: False)."""
+    try:
+        call()
+    except client.ApiException as exc:
+        return exc.status == 403
+    return False
+
+
+def eventually(check: Callable[[], T | None], what: str, timeout: float = 30.0) -> T:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+        except (client.ApiException, OSError, httpx.TransportError) as exc:
+            last_error = exc
+        else:
+            if result:
+                return result
+        time.sleep(0.2)
+    raise AssertionError(
+        f"timed out waiting for {what}" + (f": {last_error}" if last_error else "")
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def container_args(deployment: dict[str, Any]) -> list[str]:
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    args: list[str] = container["args"]
+    return args
+
+
+def replace_arg(args: list[str], option: str, value: str) -> list[str]:
+    """``--option=old`` → ``--option=value`` (the option must be there)."""
+    prefix = f"{option}="
+    assert any(a.startswith(prefix) for a in args), (option, args)
+    return [f"{prefix}{value}" if a.startswith(prefix) else a for a in args]
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen[str]
+    log: Path
+    lines: queue.Queue[str | None]
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for_line(self, prefix: str, timeout: float = START_TIMEOUT) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"{self.name}: no {prefix!r} line:\n{self.text()[-3000:]}")
+            try:
+                line = self.lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise AssertionError(f"{self.name} exited:\n{self.text()[-3000:]}")
+            if line.startswith(prefix):
+                return line[len(prefix) :].strip()
+
+
+@contextmanager
+def running(name: str, args: list[str], kubeconfig: Path, log: Path) -> Iterator[Process]:
+    """``python -m zero_scim.cli ARGS``, its stderr in ``log``; stopped (SIGTERM) on exit."""
+    # KUBECONFIG as well as --kubeconfig: the operator's Kopf login reads only the
+    # variable (see the report on operator/runner.py).
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"}
+    stderr = log.open("w")
+    popen = subprocess.Popen(
+        [sys.executable, "-m", "zero_scim.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert popen.stdout is not None
+        for line in popen.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        yield Process(name, popen, log, lines)
+    finally:
+        if popen.poll() is None:
+            popen.terminate()
+            try:
+                popen.wait(20)
+            except subprocess.TimeoutExpired:
+                popen.kill()
+                popen.wait()
+        reader.join(5)
+        assert popen.stdout is not None
+        popen.stdout.close()
+        stderr.close()
