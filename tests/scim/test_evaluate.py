@@ -493,7 +493,7 @@ def test_compiled_filters_are_cached():
 
 
 def test_programmatic_nodes_with_bad_operators_never_match():
-    node = Compare(AttrPath(None, "userName"), "xx", "a")  # type: ignore[arg-type]
+    node = Compare(AttrPath(None, "userName"), "xx", "a")
     assert not matches(node, {"userName": "a"}, USER)
     with pytest.raises(InvalidFilter, match="unknown operator"):
         validate_filter(node, USER)

@@ -271,7 +271,7 @@ def test_errors_point_at_the_problem():
 def test_non_string_input():
     for value in (None, 5, b"userName pr", ["userName pr"]):
         with pytest.raises(InvalidFilter):
-            parse_filter(value)  # type: ignore[arg-type]
+            parse_filter(value)
 
 
 # --- limits ------------------------------------------------------------------------------
@@ -399,7 +399,7 @@ def test_path_limits():
     with pytest.raises(InvalidPath, match="longer than"):
         parse_path("a" * 5000)
     with pytest.raises(InvalidPath):
-        parse_path(None)  # type: ignore[arg-type]
+        parse_path(None)
 
 
 # --- property tests ----------------------------------------------------------------------

@@ -86,9 +86,9 @@ def test_password_groups_and_multi_valued_shapes():
         "formatted", "streetAddress", "locality", "region", "postalCode", "country", "type",
         "primary",
     ]  # fmt: skip
-    name = USER_SCHEMA.attribute("name")
-    assert name is not None and not name.multi_valued
-    assert [s.name for s in name.sub_attributes] == [
+    name_attr = USER_SCHEMA.attribute("name")
+    assert name_attr is not None and not name_attr.multi_valued
+    assert [s.name for s in name_attr.sub_attributes] == [
         "formatted", "familyName", "givenName", "middleName", "honorificPrefix",
         "honorificSuffix",
     ]  # fmt: skip
