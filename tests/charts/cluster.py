@@ -150,11 +150,11 @@ class Process:
 
 
 @contextmanager
-def running(name: str, args: list[str], kubeconfig: Path, log: Path) -> Iterator[Process]:
+def running(name: str, args: list[str], log: Path) -> Iterator[Process]:
     """``python -m zero_scim.cli ARGS``, its stderr in ``log``; stopped (SIGTERM) on exit."""
-    # KUBECONFIG as well as --kubeconfig: the operator's Kopf login reads only the
-    # variable (see the report on operator/runner.py).
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"}
+    # Only the command line says which credentials to use: no $KUBECONFIG to fall back on.
+    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+    env["PYTHONUNBUFFERED"] = "1"
     stderr = log.open("w")
     popen = subprocess.Popen(
         [sys.executable, "-m", "zero_scim.cli", *args],

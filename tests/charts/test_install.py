@@ -345,8 +345,8 @@ def test_the_api_and_the_operator_work_as_the_chart_service_accounts(
         },
     }
     with (
-        running("operator", operator_args, kubeconfigs["operator"], tmp_path / "op.log") as op,
-        running("api", api_args, kubeconfigs["api"], tmp_path / "api.log") as api,
+        running("operator", operator_args, tmp_path / "op.log") as op,
+        running("api", api_args, tmp_path / "api.log") as api,
         contextlib.ExitStack() as clients,
     ):
         base = api.wait_for_line("SCIM_API_URL=") + "/scim/v2"
