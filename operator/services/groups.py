@@ -29,7 +29,7 @@ from zero_scim.operator.downstream import (
     PermanentError,
     TransientError,
 )
-from zero_scim.operator.kube import Kube, KubeError, NotFound
+from zero_scim.operator.kube import Conflict, Kube, KubeError, NotFound
 from zero_scim.operator.mapping import InvalidObject, external_key, group_input
 from zero_scim.operator.models import BatchEntry, ScimObject
 from zero_scim.operator.services import memberplan
@@ -155,10 +155,19 @@ class GroupService:
     # -- the loop ------------------------------------------------------------------------
 
     async def run(self, namespace: str, name: str, body: Callable[[], Mapping[str, Any]]) -> None:
-        """Reconcile the group whenever woken (or a retry is due), until cancelled."""
+        """Reconcile the group whenever woken (or a retry is due), until cancelled.
+
+        The loop keeps the group's status in memory (it is its only writer) and writes it
+        with the resourceVersion of its previous write as a precondition: if anyone else
+        wrote in between (a second operator process, a spec change), the write fails with
+        409, the loop reloads the status from the API server and does the round again --
+        idempotently -- so ``membersSyncedSeq`` and ``memberCount`` stay exact.
+        """
         key = (namespace, name)
         signal = self.wakeups.register(key)
-        state = GroupState.from_status(body().get("status") or {})
+        current = body()
+        state = GroupState.from_status(current.get("status") or {})
+        version: str | None = (current.get("metadata") or {}).get("resourceVersion")
         persisted = state.render()
         loop = _Loop()
         retry_after: float | None = 0.0
@@ -177,15 +186,34 @@ class GroupService:
                     continue
                 state, retry_after, full = result.state, result.retry_after, result.full_pending
                 rendered = state.render()
-                if rendered != persisted:
+                if rendered == persisted:
+                    continue
+                try:
+                    written = await self._kube.patch_status(
+                        GROUP_KIND, namespace, name, rendered, resource_version=version
+                    )
+                except NotFound:
+                    return
+                except Conflict:
                     try:
-                        await self._kube.patch_status(GROUP_KIND, namespace, name, rendered)
-                        persisted = rendered
-                    except NotFound:
-                        return
+                        fresh = await self._kube.get_object(GROUP_KIND, namespace, name)
                     except KubeError as exc:
-                        logger.warning("group %s/%s: cannot write status: %s", *key, exc)
-                        retry_after = min(retry_after or 5.0, 5.0)
+                        logger.warning("group %s/%s: cannot reload status: %s", *key, exc)
+                        retry_after = 5.0
+                        continue
+                    if fresh is None:
+                        return
+                    state = GroupState.from_status(fresh.get("status") or {})
+                    version = fresh["metadata"].get("resourceVersion")
+                    persisted = state.render()
+                    retry_after = 0.0
+                    continue
+                except KubeError as exc:
+                    logger.warning("group %s/%s: cannot write status: %s", *key, exc)
+                    retry_after = min(retry_after or 5.0, 5.0)
+                    continue
+                persisted = rendered
+                version = written.get("metadata", {}).get("resourceVersion")
         finally:
             self.wakeups.unregister(key, signal)
 

@@ -18,17 +18,23 @@ import httpx
 from tests.operator.conftest import Start
 from tests.operator.support import (
     Zero,
+    add_entry,
     annotate_rotate,
+    create_group,
     create_tenant,
+    create_user,
     events_for,
     eventually,
+    get_object,
     get_tenant,
     is_true,
     patch_tenant,
     read_secret,
+    user_spec,
 )
 from tests.support.kube import KubeEnv
 from tests.support.scim import running_api, scim_client
+from zero_scim.k8s.coordinates import GROUP_KIND
 from zero_scim.k8s.tokens import (
     ANNOTATION_ROTATED_AT,
     ANNOTATION_ROTATION_REQUEST,
@@ -159,6 +165,23 @@ async def test_two_operators_rotate_once_per_due_time(
     assert len({v["data"]["token"] for v in requested}) == 1  # the request: one rotation
     reasons = [e.message for e in events_for(kube, "default", namespace, "TokenRotated")]
     assert sum("requested" in m for m in reasons) == 1
+
+    # Both processes also sync users and groups: idempotently, and the group's counters
+    # stay exact (its status is written with resourceVersion preconditions).
+    users = [user_spec(f"twice{i}@example.com") for i in range(4)]
+    for spec in users:
+        create_user(kube, namespace, spec)
+    group = create_group(kube, namespace, "both-groups", "Both")
+    add_entry(kube, namespace, "both-groups", 1, add=[u["id"] for u in users])
+    add_entry(kube, namespace, "both-groups", 2, remove=[users[0]["id"]])
+
+    async def settled() -> bool:
+        status = (get_object(kube, GROUP_KIND, namespace, group) or {}).get("status") or {}
+        return status.get("membersSyncedSeq") == 2 and status.get("memberCount") == 3
+
+    await eventually(settled, timeout=30)
+    assert await zero.members("both-groups") == {u["id"] for u in users[1:]}
+    assert await zero.count("PUT", status=201) == 4 + 1  # four accounts, one group
 
 
 def _rotated_to(kube: KubeEnv, namespace: str, request: str) -> dict[str, Any] | None:
