@@ -8,6 +8,7 @@ as the chart's ServiceAccounts: a real ServiceAccount token from the TokenReques
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import socket
@@ -29,6 +30,7 @@ from tests.support.kube import KubeEnv
 
 T = TypeVar("T")
 START_TIMEOUT = 60.0
+FIELD_MANAGER = "zero-scim-chart-test"
 
 
 def service_account_kubeconfig(
@@ -188,3 +190,46 @@ def running(name: str, args: list[str], log: Path) -> Iterator[Process]:
         assert popen.stdout is not None
         popen.stdout.close()
         stderr.close()
+
+
+#: kind -> (plural, namespaced), for what the chart renders.
+RESOURCES = {
+    "ClusterRole": ("clusterroles", False),
+    "ClusterRoleBinding": ("clusterrolebindings", False),
+    "CustomResourceDefinition": ("customresourcedefinitions", False),
+    "Deployment": ("deployments", True),
+    "HorizontalPodAutoscaler": ("horizontalpodautoscalers", True),
+    "Ingress": ("ingresses", True),
+    "NetworkPolicy": ("networkpolicies", True),
+    "PersistentVolumeClaim": ("persistentvolumeclaims", True),
+    "Pod": ("pods", True),
+    "PodDisruptionBudget": ("poddisruptionbudgets", True),
+    "Secret": ("secrets", True),
+    "Service": ("services", True),
+    "ServiceAccount": ("serviceaccounts", True),
+    "ServiceMonitor": ("servicemonitors", True),
+    "Namespace": ("namespaces", False),
+    "ZeroTenant": ("zerotenants", False),
+}
+
+
+def dry_run_apply(kube: KubeEnv, obj: dict[str, Any]) -> None:
+    """Server-side apply with dryRun=All: the API server validates, admits, stores nothing."""
+    plural, namespaced = RESOURCES[obj["kind"]]
+    group_version = obj["apiVersion"]
+    path = "/api/v1" if group_version == "v1" else f"/apis/{group_version}"
+    if namespaced:
+        path += f"/namespaces/{obj['metadata']['namespace']}"
+    path += f"/{plural}/{obj['metadata']['name']}"
+    method, url, headers, body, _ = kube.api.param_serialize(
+        "PATCH",
+        path,
+        query_params=[("dryRun", "All"), ("fieldManager", FIELD_MANAGER), ("force", "true")],
+        header_params={"Content-Type": "application/apply-patch+yaml", "Accept": "*/*"},
+        body=json.dumps(obj),  # JSON is YAML
+        auth_settings=["BearerToken"],
+    )
+    response = kube.api.call_api(method, url, header_params=headers, body=body)
+    data = response.read()
+    where = f"{obj['kind']} {obj['metadata']['name']}"
+    assert 200 <= response.status < 300, f"{where}: {response.status} {data[:1000]!r}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from kubernetes import client
 from tests.charts.cluster import (
     api_client,
     container_args,
+    dry_run_apply,
     eventually,
     forbidden,
     free_port,
@@ -47,7 +47,6 @@ from zero_scim.k8s.coordinates import GROUP, VERSION
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 CI_IDS = [p.name.removesuffix("-values.yaml") for p in CI_VALUES]
-FIELD_MANAGER = "zero-scim-chart-test"
 SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 SCIM_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -62,47 +61,6 @@ def server_has(kube: KubeEnv, group_version: str) -> bool:
     group, version = group_version.split("/")
     groups = client.ApisApi(kube.api).get_api_versions().groups
     return any(g.name == group and version in {v.version for v in g.versions} for g in groups)
-
-
-#: kind -> (plural, namespaced), for what the chart renders.
-RESOURCES = {
-    "ClusterRole": ("clusterroles", False),
-    "ClusterRoleBinding": ("clusterrolebindings", False),
-    "CustomResourceDefinition": ("customresourcedefinitions", False),
-    "Deployment": ("deployments", True),
-    "HorizontalPodAutoscaler": ("horizontalpodautoscalers", True),
-    "Ingress": ("ingresses", True),
-    "NetworkPolicy": ("networkpolicies", True),
-    "PersistentVolumeClaim": ("persistentvolumeclaims", True),
-    "Pod": ("pods", True),
-    "PodDisruptionBudget": ("poddisruptionbudgets", True),
-    "Secret": ("secrets", True),
-    "Service": ("services", True),
-    "ServiceAccount": ("serviceaccounts", True),
-    "ServiceMonitor": ("servicemonitors", True),
-}
-
-
-def dry_run_apply(kube: KubeEnv, obj: Manifest) -> None:
-    """Server-side apply with dryRun=All: the API server validates, admits, stores nothing."""
-    plural, namespaced = RESOURCES[obj["kind"]]
-    group_version = obj["apiVersion"]
-    path = "/api/v1" if group_version == "v1" else f"/apis/{group_version}"
-    if namespaced:
-        path += f"/namespaces/{obj['metadata']['namespace']}"
-    path += f"/{plural}/{obj['metadata']['name']}"
-    method, url, headers, body, _ = kube.api.param_serialize(
-        "PATCH",
-        path,
-        query_params=[("dryRun", "All"), ("fieldManager", FIELD_MANAGER), ("force", "true")],
-        header_params={"Content-Type": "application/apply-patch+yaml", "Accept": "*/*"},
-        body=json.dumps(obj),  # JSON is YAML
-        auth_settings=["BearerToken"],
-    )
-    response = kube.api.call_api(method, url, header_params=headers, body=body)
-    data = response.read()
-    where = f"{obj['kind']} {obj['metadata']['name']}"
-    assert 200 <= response.status < 300, f"{where}: {response.status} {data[:1000]!r}"
 
 
 # -- dry runs of every permutation ---------------------------------------------------------
