@@ -43,11 +43,13 @@ import httpx
 import orjson
 import psutil
 from kubernetes import client, config
+from kubernetes_asyncio import client as async_client
 
 from bench.support import Timings, api_server, cluster, run_concurrently
 from zero_scim.k8s.coordinates import FINALIZER, GROUP, LABEL_SCIM_ID, TENANT, USER, VERSION
 from zero_scim.k8s.names import user_object_name
 from zero_scim.k8s.tokens import SECRET_NAME
+from zero_scim.operator.kube import load_configuration
 
 SCIM = "application/scim+json"
 ORG = "bench"
@@ -216,41 +218,50 @@ async def post_users(
 
 
 async def create_objects(
-    api: client.ApiClient,
+    kubeconfig: Path,
     namespace: str,
     count: int,
     concurrency: int,
     rate: float,
     finalizer: bool,
 ) -> dict[str, float]:
-    """Create the ScimUser objects directly (what the API would write)."""
-    custom = client.CustomObjectsApi(api)
+    """Create the ScimUser objects directly (what the API would write), asynchronously."""
+    configuration = await load_configuration(str(kubeconfig))
+    configuration.connection_pool_maxsize = concurrency
     run = uuid.uuid4().hex[:6]
     sent: dict[str, float] = {}
     started = time.time()
+    async with async_client.ApiClient(configuration) as api:
+        custom = async_client.CustomObjectsApi(api)
 
-    async def one(n: int) -> None:
-        if rate > 0:
-            due = started + n / rate
-            if (delay := due - time.time()) > 0:
-                await asyncio.sleep(delay)
-        scim_id = str(uuid.uuid4())
-        user_name = f"lag{n}.{run}@example.com"
-        body = {
-            "apiVersion": f"{GROUP}/{VERSION}", "kind": USER.kind,
-            "metadata": {"name": user_object_name(user_name), "labels": {LABEL_SCIM_ID: scim_id}},
-            "spec": {"id": scim_id, "userName": user_name, "active": True,
-                     "emails": [{"value": user_name, "primary": True}]},
-        }  # fmt: skip
-        if finalizer:  # as the API could write it: saves the operator one write per user
-            body["metadata"]["finalizers"] = [FINALIZER]  # type: ignore[index]
-        at = time.time()
-        await asyncio.to_thread(
-            custom.create_namespaced_custom_object, GROUP, VERSION, namespace, USER.plural, body
-        )
-        sent[scim_id] = at
+        async def one(n: int) -> None:
+            if rate > 0:
+                due = started + n / rate
+                if (delay := due - time.time()) > 0:
+                    await asyncio.sleep(delay)
+            scim_id = str(uuid.uuid4())
+            user_name = f"lag{n}.{run}@example.com"
+            metadata: dict[str, Any] = {
+                "name": user_object_name(user_name),
+                "labels": {LABEL_SCIM_ID: scim_id},
+            }
+            if finalizer:  # as the API could write it: saves the operator one write per user
+                metadata["finalizers"] = [FINALIZER]
+            body = {
+                "apiVersion": f"{GROUP}/{VERSION}", "kind": USER.kind, "metadata": metadata,
+                "spec": {"id": scim_id, "userName": user_name, "active": True,
+                         "emails": [{"value": user_name, "primary": True}]},
+            }  # fmt: skip
+            at = time.time()
+            response = await custom.create_namespaced_custom_object(
+                GROUP, VERSION, namespace, USER.plural, body, _preload_content=False
+            )
+            if response.status != 201:
+                raise RuntimeError(f"create answered {response.status}: {await response.text()}")
+            response.release()
+            sent[scim_id] = at
 
-    await run_concurrently(list(range(count)), one, concurrency)
+        await run_concurrently(list(range(count)), one, concurrency)
     return sent
 
 
@@ -303,7 +314,12 @@ async def bench(args: argparse.Namespace) -> None:
                         sent = await post_users(url, token, args.users, args.concurrency, args.rate)
                     else:
                         sent = await create_objects(
-                            api, name, args.users, args.concurrency, args.rate, args.finalizer
+                            kubeconfig,
+                            name,
+                            args.users,
+                            args.concurrency,
+                            args.rate,
+                            args.finalizer,
                         )
                     posted = time.time() - started
                     created = await arrivals(accounts_url, set(sent), args.timeout)

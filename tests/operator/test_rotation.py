@@ -98,7 +98,7 @@ async def test_scheduled_rotation_keeps_the_previous_token_for_the_grace_period(
     # Rotations are one interval apart (the annotation has second resolution).
     times = log.rotation_times()
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
-    assert all(2.0 <= gap <= 4.5 for gap in gaps), gaps
+    assert all(2.0 <= gap <= 6.0 for gap in gaps), gaps  # never early; late only under load
     # After each rotation the old token is the previous one, accepted until its expiry,
     # and is removed once the grace period is over (before the next rotation).
     for version in log.versions:

@@ -19,6 +19,7 @@ from zero_scim.operator.mapping import (
 )
 from zero_scim.operator.models import BatchEntry, Tenant
 from zero_scim.operator.services import memberplan
+from zero_scim.operator.services.tokens import Action, TokenState, decide
 from zero_scim.operator.settings import GenerationDiffBase
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -188,7 +189,7 @@ def test_tenant_spec_defaults_and_errors() -> None:
 
 def _entry(seq: int, kind: str = "Delta", part: int = 0, parts: int = 1) -> BatchEntry:
     name = f"g-x-{seq:010d}" + (f"-p{part}" if part else "")
-    return BatchEntry(name=name, seq=seq, type=kind, part=part, parts=parts)  # type: ignore[arg-type]
+    return BatchEntry(name=name, seq=seq, type=kind, part=part, parts=parts)
 
 
 def test_plan_applies_deltas_in_order_and_skips_in_order_snapshots() -> None:
@@ -255,3 +256,34 @@ def test_generation_diff_base() -> None:
     raw: dict[str, Any] = {"kind": "ZeroTenant", "metadata": {"name": "t"}, "spec": {}}
     tenant = kopf.Body(cast(kopf.RawBody, raw))
     assert storage.fetch(body=tenant) == storage.build(body=tenant) == {}  # never a diff
+
+
+def _state(
+    rotated: datetime, expires: datetime | None = None, request: str | None = None
+) -> TokenState:
+    return TokenState(
+        rotated_at=rotated, previous_expires_at=expires, honored_request=request, has_token=True
+    )
+
+
+def test_rotation_decisions() -> None:
+    hour = timedelta(hours=1)
+    assert decide(None, interval=hour, request=None, now=T0) is Action.CREATE
+    fresh = _state(T0)
+    assert decide(fresh, interval=hour, request=None, now=T0 + hour / 2) is Action.NONE
+    assert decide(fresh, interval=hour, request=None, now=T0 + hour) is Action.ROTATE_SCHEDULED
+    # Overdue by three intervals (no operator ran): still one rotation, then not due.
+    assert decide(fresh, interval=hour, request=None, now=T0 + 3 * hour) is Action.ROTATE_SCHEDULED
+    rotated = _state(T0 + 3 * hour, expires=T0 + 4 * hour)
+    assert decide(rotated, interval=hour, request=None, now=T0 + 3.5 * hour) is Action.NONE
+    # The grace period ends before the next rotation is due.
+    longer = timedelta(hours=2)
+    assert (
+        decide(rotated, interval=longer, request=None, now=T0 + 4 * hour) is Action.EXPIRE_PREVIOUS
+    )
+    # Interval 0: never on a schedule; on demand only for a value not answered yet.
+    never = timedelta(0)
+    assert decide(fresh, interval=never, request=None, now=T0 + 1000 * hour) is Action.NONE
+    assert decide(fresh, interval=never, request="1", now=T0) is Action.ROTATE_REQUESTED
+    answered = _state(T0, request="1")
+    assert decide(answered, interval=never, request="1", now=T0) is Action.NONE
