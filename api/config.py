@@ -45,6 +45,10 @@ class Settings(BaseModel):
     #: Seconds the process waits at startup for its watches to sync before giving up.
     ready_timeout: float = Field(default=120.0, gt=0)
     log_level: LogLevel = "INFO"
+    #: Create ScimUsers and ScimGroups with the operator's finalizer already set: saves
+    #: the operator one API-server write per new object. Only where the operator runs
+    #: (the chart, `zero-scim dev`): without it, deleted objects would never go away.
+    operator_finalizer: bool = False
 
     @field_validator("base_path")
     @classmethod

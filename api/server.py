@@ -29,6 +29,7 @@ from zero_scim.api.app import create_app
 from zero_scim.api.config import Settings, SettingsError
 from zero_scim.api.metrics import Metrics
 from zero_scim.api.storage.store import Storage
+from zero_scim.k8s.coordinates import FINALIZER
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR")
     parser.add_argument(
         "--ready-timeout", type=float, default=None, help="seconds to wait for the index"
+    )
+    parser.add_argument(
+        "--operator-finalizer",
+        action="store_true",
+        default=None,
+        help="create users and groups with the operator's finalizer set (only where the "
+        "operator runs: saves it one write per object)",
     )
 
 
@@ -80,7 +88,11 @@ def _display_host(host: str) -> str:
 
 async def serve(settings: Settings, host: str, port: int, kubeconfig: Path | None) -> int:
     metrics = Metrics()
-    storage = await Storage.connect(kubeconfig, on_watch_restart=metrics.watch_restarted)
+    storage = await Storage.connect(
+        kubeconfig,
+        on_watch_restart=metrics.watch_restarted,
+        finalizers=(FINALIZER,) if settings.operator_finalizer else (),
+    )
     app = create_app(settings, storage, metrics=metrics)
     config = uvicorn.Config(
         app,
@@ -137,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
                 "public_url": args.public_url,
                 "log_level": args.log_level,
                 "ready_timeout": args.ready_timeout,
+                "operator_finalizer": args.operator_finalizer,
             }
         )
     except SettingsError as exc:

@@ -247,7 +247,7 @@ def run(args: argparse.Namespace) -> int:
         api = stack.spawn(
             "api",
             ["api", "--host", "127.0.0.1", "--port", str(_port(args.api_port)),
-             "--kubeconfig", str(kubeconfig)],
+             "--kubeconfig", str(kubeconfig), "--operator-finalizer"],
             env,
             "SCIM_API_URL=",
         )  # fmt: skip

@@ -124,9 +124,12 @@ def _rv(metadata: dict[str, Any]) -> int:
 
 
 class UserRepository:
-    def __init__(self, kube: KubeApi, index: ClusterIndex) -> None:
+    def __init__(
+        self, kube: KubeApi, index: ClusterIndex, *, finalizers: tuple[str, ...] = ()
+    ) -> None:
         self._kube = kube
         self._index = index
+        self._finalizers = list(finalizers)
 
     async def create(self, namespace: str, doc: dict[str, Any]) -> UserEntry:
         index = self._index.tenant(namespace)
@@ -138,6 +141,8 @@ class UserRepository:
             meta=Meta(created=now, last_modified=now, version=content_version(doc)),
             namespace=namespace,
         )
+        if self._finalizers:
+            obj["metadata"]["finalizers"] = list(self._finalizers)
         created = await self._create_named(namespace, obj, doc["userName"])
         entry = index.put_user(created)
         assert entry is not None
@@ -215,6 +220,8 @@ class UserRepository:
         """A new userName is a new object name: create it, then delete the old object."""
         index = self._index.tenant(namespace)
         obj = user_object(new_doc, scim_id=entry.id, meta=meta, namespace=namespace)
+        if self._finalizers:
+            obj["metadata"]["finalizers"] = list(self._finalizers)
         created = await self._create_named(namespace, obj, new_doc["userName"])
         result = index.put_user(created)
         assert result is not None
@@ -278,9 +285,12 @@ class UserRepository:
 
 
 class GroupRepository:
-    def __init__(self, kube: KubeApi, index: ClusterIndex) -> None:
+    def __init__(
+        self, kube: KubeApi, index: ClusterIndex, *, finalizers: tuple[str, ...] = ()
+    ) -> None:
         self._kube = kube
         self._index = index
+        self._finalizers = list(finalizers)
         self._compacting: set[tuple[str, str]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -300,6 +310,8 @@ class GroupRepository:
             meta=Meta(created=now, last_modified=now, version=content_version(doc)),
             namespace=namespace,
         )
+        if self._finalizers:
+            obj["metadata"]["finalizers"] = list(self._finalizers)
         try:
             created = await _guard(self._kube.create(resource_path(GROUP_KIND, namespace), obj))
         except AlreadyExists as exc:  # a fresh UUID never collides; be explicit anyway

@@ -22,12 +22,18 @@ WATCHED: tuple[tuple[str, Kind], ...] = (
 
 
 class Storage:
-    def __init__(self, kube: KubeApi, *, on_watch_restart: OnRestart | None = None) -> None:
+    def __init__(
+        self,
+        kube: KubeApi,
+        *,
+        on_watch_restart: OnRestart | None = None,
+        finalizers: tuple[str, ...] = (),
+    ) -> None:
         self.kube = kube
         self.index = ClusterIndex()
         self.tenants = TenantRegistry(kube, on_restart=on_watch_restart)
-        self.users = UserRepository(kube, self.index)
-        self.groups = GroupRepository(kube, self.index)
+        self.users = UserRepository(kube, self.index, finalizers=finalizers)
+        self.groups = GroupRepository(kube, self.index, finalizers=finalizers)
         self._watchers = [
             Watcher(
                 kube,
@@ -42,9 +48,18 @@ class Storage:
 
     @classmethod
     async def connect(
-        cls, kubeconfig: Path | None = None, *, on_watch_restart: OnRestart | None = None
+        cls,
+        kubeconfig: Path | None = None,
+        *,
+        on_watch_restart: OnRestart | None = None,
+        finalizers: tuple[str, ...] = (),
     ) -> Storage:
-        return cls(await KubeApi.connect(kubeconfig), on_watch_restart=on_watch_restart)
+        """Connect; ``finalizers`` are set on every user and group the API creates."""
+        return cls(
+            await KubeApi.connect(kubeconfig),
+            on_watch_restart=on_watch_restart,
+            finalizers=finalizers,
+        )
 
     def _resetter(self, kind: str) -> Callable[[list[dict[str, Any]]], None]:
         return lambda items: self.index.reset(kind, items)

@@ -318,3 +318,32 @@ async def test_a_group_of_50000_members(storage: Storage, tenant_ns: str, kube: 
         assert replica.index.tenant(tenant_ns).members(g) == index.members(group)
     finally:
         await replica.stop()
+
+
+async def test_objects_can_be_created_with_the_operators_finalizer(
+    tenant_ns: str, kube: KubeEnv
+) -> None:
+    store = await Storage.connect(kube.kubeconfig, finalizers=("zeroscim.io/downstream",))
+    store.start()
+    try:
+        await store.wait_ready()
+        user = await store.users.create(tenant_ns, {"userName": "fin@x.io"})
+        group = await store.groups.create(tenant_ns, {"displayName": "Fin"}, [])
+        for kind, name in ((USER, user.object_name), (GROUP_KIND, group.object_name)):
+            obj = kube.custom.get_namespaced_custom_object(
+                GROUP, VERSION, tenant_ns, kind.plural, name
+            )
+            assert obj["metadata"]["finalizers"] == ["zeroscim.io/downstream"]
+        # Deleting leaves the object to the operator; the API no longer shows it.
+        await store.users.delete(tenant_ns, user.id)
+        assert store.index.tenant(tenant_ns).user(user.id) is None
+        obj = kube.custom.get_namespaced_custom_object(
+            GROUP, VERSION, tenant_ns, USER.plural, user.object_name
+        )
+        assert obj["metadata"]["deletionTimestamp"]
+        kube.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, tenant_ns, USER.plural, user.object_name,
+            {"metadata": {"finalizers": None}},
+        )  # fmt: skip
+    finally:
+        await store.stop()
