@@ -470,34 +470,46 @@ class GroupRepository:
         task.add_done_callback(self._tasks.discard)
 
     async def _compact(self, namespace: str, group: GroupEntry, key: tuple[str, str]) -> None:
-        """Write a Snapshot of the current set, then delete the entries it supersedes."""
+        """Write a Snapshot of the current set, then delete the entries it supersedes.
+
+        The snapshot takes the next seq like any entry; if a member change takes it first,
+        the snapshot is recomputed for the seq after (a few attempts, then later).
+        """
         try:
             index = self._index.tenant(namespace)
             log_ = index.member_log(group)
-            members = sorted(log_.members)
-            seq = log_.latest + 1
-            chunks = [
-                members[i : i + MAX_IDS_PER_ENTRY]
-                for i in range(0, len(members), MAX_IDS_PER_ENTRY)
-            ] or [[]]
-            try:
-                for part, chunk in enumerate(chunks):
-                    await self._write_entry(
-                        namespace,
-                        group,
-                        "Snapshot",
-                        chunk,
-                        [],
-                        seq=seq,
-                        part=part,
-                        parts=len(chunks),
-                    )
-            except AlreadyExists:
-                return  # someone else wrote at this seq: compact another time
-            obsolete = [name for s, names in list(log_.names.items()) if s < seq for name in names]
-            for name in obsolete:
-                with contextlib.suppress(scim.NotFound):
-                    await _guard(self._kube.delete(resource_path(MEMBER_BATCH, namespace, name)))
+            for _attempt in range(5):
+                if log_.pending or log_.applied != log_.latest:
+                    await asyncio.sleep(0.1)  # entries still arriving: state not exact yet
+                    continue
+                seq = log_.latest + 1
+                members = sorted(log_.members)
+                chunks = [
+                    members[i : i + MAX_IDS_PER_ENTRY]
+                    for i in range(0, len(members), MAX_IDS_PER_ENTRY)
+                ] or [[]]
+                try:
+                    for part, chunk in enumerate(chunks):
+                        await self._write_entry(
+                            namespace,
+                            group,
+                            "Snapshot",
+                            chunk,
+                            [],
+                            seq=seq,
+                            part=part,
+                            parts=len(chunks),
+                            displays={m: log_.displays[m] for m in chunk if m in log_.displays},
+                        )
+                except AlreadyExists:
+                    continue  # a member change took this seq first
+                obsolete = [n for s, names in list(log_.names.items()) if s < seq for n in names]
+                for name in obsolete:
+                    with contextlib.suppress(scim.NotFound):
+                        await _guard(
+                            self._kube.delete(resource_path(MEMBER_BATCH, namespace, name))
+                        )
+                return
         except Exception:  # background work: log, never crash the loop
             log.exception("compacting the member log of group %s failed", group.id)
         finally:
