@@ -35,7 +35,7 @@ from zero_scim.operator.services.downstream import (
 from zero_scim.operator.services.gate import Backoff
 from zero_scim.operator.services.groups import GroupService
 from zero_scim.operator.services.resync import ResyncReport, ResyncService
-from zero_scim.operator.services.tokens import Action, TokenResult, TokenService
+from zero_scim.operator.services.tokens import Action, TokenResult, TokenService, precise_time
 from zero_scim.operator.services.wakeups import Wakeups
 from zero_scim.operator.settings import OperatorConfig
 
@@ -221,12 +221,12 @@ class TenantService:
             "observedGeneration": tenant.generation,
             "namespace": tenant.namespace,
             "tokenSecretName": SECRET_NAME if token is not None else None,
-            "tokenRotatedAt": format_time(token.state.rotated_at) if token else None,
+            "tokenRotatedAt": precise_time(token.state.rotated_at) if token else None,
             "nextRotationAt": (
-                format_time(token.next_rotation_at) if token and token.next_rotation_at else None
+                precise_time(token.next_rotation_at) if token and token.next_rotation_at else None
             ),
             "previousTokenExpiresAt": (
-                format_time(token.state.previous_expires_at)
+                precise_time(token.state.previous_expires_at)
                 if token and token.state.previous_expires_at
                 else None
             ),
@@ -274,11 +274,11 @@ class TenantService:
         state = result.state
         if state.previous_expires_at is not None:
             message = (
-                f"token rotated at {format_time(state.rotated_at)}; the previous token is "
-                f"accepted until {format_time(state.previous_expires_at)}"
+                f"token rotated at {precise_time(state.rotated_at)}; the previous token is "
+                f"accepted until {precise_time(state.previous_expires_at)}"
             )
         else:
-            message = f"token issued at {format_time(state.rotated_at)}"
+            message = f"token issued at {precise_time(state.rotated_at)}"
         reason = (
             "TokenRotated"
             if result.action in _ROTATIONS or state.previous_expires_at

@@ -31,7 +31,6 @@ from zero_scim.k8s.tokens import (
     KEY_PREVIOUS_EXPIRES,
     KEY_TOKEN,
     SECRET_NAME,
-    format_time,
     new_token,
     parse_time,
     secret_data,
@@ -43,6 +42,12 @@ from zero_scim.operator.services.common import EventSink
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+
+
+def precise_time(value: datetime) -> str:
+    """RFC 3339 with milliseconds (``parse_time`` reads it; the due time of a rotation
+    every few seconds must not move by up to a second)."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Action(enum.Enum):
@@ -178,12 +183,13 @@ class TokenService:
         else:
             token = new_token()
             previous = current if current and grace > timedelta(0) else None
-            expires = now + grace if previous else None
-            data = secret_data(token, previous, expires)
+            data = secret_data(token, previous)
+            if previous:  # milliseconds: a grace period of seconds must not lose one
+                data[KEY_PREVIOUS_EXPIRES] = precise_time(now + grace)
             if secret is not None:  # keep keys that are not ours
                 ours = (KEY_TOKEN, KEY_PREVIOUS, KEY_PREVIOUS_EXPIRES)
                 data = {**{k: v for k, v in secret.data.items() if k not in ours}, **data}
-            annotations[ANNOTATION_ROTATED_AT] = format_time(now)
+            annotations[ANNOTATION_ROTATED_AT] = precise_time(now)
             if tenant.rotate_request is not None:
                 annotations[ANNOTATION_ROTATION_REQUEST] = tenant.rotate_request
         merged_labels = {**(secret.labels if secret is not None else {}), **labels}
@@ -206,7 +212,7 @@ class TokenService:
             self._events.post(tenant.reference, "Normal", "TokenCreated", message)
         elif action in (Action.ROTATE_SCHEDULED, Action.ROTATE_REQUESTED):
             grace = (
-                f"; the previous token is accepted until {format_time(state.previous_expires_at)}"
+                f"; the previous token is accepted until {precise_time(state.previous_expires_at)}"
                 if state.previous_expires_at
                 else "; the previous token no longer works"
             )

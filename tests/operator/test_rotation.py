@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import itertools
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -95,10 +96,10 @@ async def test_scheduled_rotation_keeps_the_previous_token_for_the_grace_period(
     async with recording(kube, namespace) as log:
         await eventually(lambda: len(log.tokens()) >= 3, timeout=15)
 
-    # Rotations are one interval apart (the annotation has second resolution).
+    # Rotations are one interval apart: never early, late only by the loop's latency.
     times = log.rotation_times()
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
-    assert all(2.0 <= gap <= 6.0 for gap in gaps), gaps  # never early; late only under load
+    assert all(3.0 <= gap <= 6.0 for gap in gaps), gaps
     # After each rotation the old token is the previous one, accepted until its expiry,
     # and is removed once the grace period is over (before the next rotation).
     for version in log.versions:
@@ -160,7 +161,7 @@ async def test_two_operators_rotate_once_per_due_time(
     times = log.rotation_times()
     scheduled = [t for t in times if t < times[-1]]
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(scheduled)]
-    assert all(gap >= 1.0 for gap in gaps), gaps  # never two rotations for one due time
+    assert all(gap >= 2.0 for gap in gaps), gaps  # never two rotations for one due time
     requested = [v for v in log.versions if v["annotations"].get(ANNOTATION_ROTATION_REQUEST)]
     assert len({v["data"]["token"] for v in requested}) == 1  # the request: one rotation
     reasons = [e.message for e in events_for(kube, "default", namespace, "TokenRotated")]
@@ -191,14 +192,54 @@ def _rotated_to(kube: KubeEnv, namespace: str, request: str) -> dict[str, Any] |
     return None
 
 
+#: The API's promise: a new token works within 2 s of the Secret change (issue 3).
+API_PROPAGATION = 2.0
+
+
+@dataclass(frozen=True)
+class Validity:
+    """When the Secret made a token valid: from its rotation until the next-but-one
+    rotation or the end of its grace period, whichever comes first."""
+
+    token: str
+    start: datetime
+    end: datetime | None  # None: unknown (the recording missed the versions after it)
+
+
+def validities(log: SecretLog) -> list[Validity]:
+    versions = sorted(
+        {v["data"]["token"]: v for v in log.versions}.values(),
+        key=lambda v: parse_time(v["annotations"][ANNOTATION_ROTATED_AT]),
+    )
+    result = []
+    for i, version in enumerate(versions):
+        start = parse_time(version["annotations"][ANNOTATION_ROTATED_AT])
+        end: datetime | None = None
+        if i + 1 < len(versions):
+            successor = versions[i + 1]["data"]
+            if successor.get("previousToken") == version["data"]["token"]:
+                end = parse_time(successor["previousTokenExpiresAt"])
+                if i + 2 < len(versions):
+                    later = parse_time(versions[i + 2]["annotations"][ANNOTATION_ROTATED_AT])
+                    end = min(end, later)
+        result.append(Validity(version["data"]["token"], start, end))
+    return result
+
+
 async def test_no_401_for_a_valid_token_while_tokens_rotate(
     kube: KubeEnv, namespace: str, zero: Zero, operators: Start
 ) -> None:
     """Entra keeps its own copy of the token and gets the new one some time after a
-    rotation; until then it sends the previous one, which must keep working."""
+    rotation; until then it sends the previous one, which must keep working.
+
+    Every request is judged against the Secret's own timeline: a token counts as valid
+    from API_PROPAGATION after its rotation until the next-but-one rotation or the end
+    of its grace period. No request inside that window may get a 401.
+    """
     operators()
     create_tenant(kube, zero, namespace, tokenRotation={"interval": "2s", "gracePeriod": "5s"})
     await eventually(lambda: read_secret(kube, namespace))
+    requests: list[tuple[str, datetime, datetime, int]] = []
     with running_api(kube.kubeconfig) as api:
         url = api.url
         async with recording(kube, namespace) as log:
@@ -213,26 +254,36 @@ async def test_no_401_for_a_valid_token_while_tokens_rotate(
 
             await eventually(lambda: log.versions)
             await eventually(lambda: _accepted(url, entra_token()), timeout=10)
-            statuses: dict[int, int] = {}
-            deadline = time.monotonic() + 8
+            deadline = time.monotonic() + 6
             async with httpx.AsyncClient(base_url=url + "/scim/v2", timeout=10) as http:
 
                 async def client() -> None:
                     while time.monotonic() < deadline:
+                        token = entra_token()
+                        sent = datetime.now(UTC)
                         response = await http.get(
                             "/Users",
                             params={"count": "1"},
-                            headers={"Authorization": f"Bearer {entra_token()}"},
+                            headers={"Authorization": f"Bearer {token}"},
                         )
-                        code = response.status_code
-                        statuses[code] = statuses.get(code, 0) + 1
+                        requests.append((token, sent, datetime.now(UTC), response.status_code))
 
                 await asyncio.gather(*(client() for _ in range(16)))
-            rotations = len(log.tokens())
+            await asyncio.sleep(2.5)  # record the rotation after the last one used
 
-        assert statuses.get(401, 0) == 0, statuses
-        assert statuses.get(200, 0) >= 200 and set(statuses) == {200}, statuses
-        assert rotations >= 4
+        windows = {v.token: v for v in validities(log)}
+        judged = refused = 0
+        for token, sent, done, status in requests:
+            window = windows.get(token)
+            if window is None or window.end is None:
+                continue
+            if window.start + timedelta(seconds=API_PROPAGATION) <= sent and done < window.end:
+                judged += 1
+                refused += status == 401
+        statuses = Counter(status for *_, status in requests)
+        assert refused == 0, (refused, judged, statuses)
+        assert judged >= 200 and statuses[200] >= 0.95 * len(requests), (judged, statuses)
+        assert len(windows) >= 4  # tokens rotated during the load
 
         # Once the rotations stop and the grace period ends, the previous token is refused.
         patch_tenant(kube, namespace, {"spec": {"tokenRotation": {"interval": "0"}}})
@@ -259,7 +310,7 @@ def _stable_previous(kube: KubeEnv, namespace: str) -> dict[str, Any] | None:
         and "previousToken" in secret["data"]
     ):
         expires = parse_time(secret["data"]["previousTokenExpiresAt"])
-        if (expires - datetime.now(UTC)).total_seconds() > 1.5:
+        if (expires - datetime.now(UTC)).total_seconds() > 1.0:
             return secret
     return None
 
