@@ -8,6 +8,7 @@ as the chart's ServiceAccounts: a real ServiceAccount token from the TokenReques
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -233,3 +234,23 @@ def dry_run_apply(kube: KubeEnv, obj: dict[str, Any]) -> None:
     data = response.read()
     where = f"{obj['kind']} {obj['metadata']['name']}"
     assert 200 <= response.status < 300, f"{where}: {response.status} {data[:1000]!r}"
+
+
+def release_finalizers(kube: KubeEnv, namespace: str, tenant: str | None = None) -> None:
+    """Let a test's tenant and its objects go without an operator: drop the finalizers
+    (the operator's are ``zeroscim.io/downstream``), delete the tenant."""
+    group, version = "zeroscim.io", "v1alpha1"
+    patch = {"metadata": {"finalizers": None}}
+    for plural in ("scimusers", "scimgroups"):
+        with contextlib.suppress(client.ApiException):
+            items = kube.custom.list_namespaced_custom_object(group, version, namespace, plural)
+            for item in items["items"]:
+                with contextlib.suppress(client.ApiException):
+                    kube.custom.patch_namespaced_custom_object(
+                        group, version, namespace, plural, item["metadata"]["name"], patch
+                    )
+    if tenant is not None:
+        with contextlib.suppress(client.ApiException):
+            kube.custom.patch_cluster_custom_object(group, version, "zerotenants", tenant, patch)
+        with contextlib.suppress(client.ApiException):
+            kube.custom.delete_cluster_custom_object(group, version, "zerotenants", tenant)

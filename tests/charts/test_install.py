@@ -24,6 +24,7 @@ from tests.charts.cluster import (
     eventually,
     forbidden,
     free_port,
+    release_finalizers,
     replace_arg,
     running,
     service_account_kubeconfig,
@@ -147,6 +148,7 @@ def release(kube: KubeEnv) -> Iterator[Release]:
             yield Release(name, namespace, tenant_namespace, parse(installed["manifest"]))
         finally:
             helm.uninstall(name, ignore_not_found=True)
+            release_finalizers(kube, tenant_namespace, tenant=tenant_namespace)
             delete_namespace(kube, namespace)
             delete_namespace(kube, tenant_namespace)
 
