@@ -230,6 +230,7 @@ def test_the_api_deployment() -> None:
     (container,) = spec["containers"]
     assert container["args"][0] == "api"
     assert "--port=8080" in container["args"]
+    assert "--operator-finalizer" in container["args"]  # the chart always runs the operator
     assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
