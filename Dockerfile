@@ -19,6 +19,7 @@ COPY zero_scim/ zero_scim/
 COPY api/ api/
 COPY operator/ operator/
 COPY accounts/ accounts/
+COPY crds/ crds/
 # Every dependency with native code (httptools, uvloop, orjson, pydantic-core, aiohttp)
 # ships manylinux wheels for CPython 3.11: no compiler is needed, here or later.
 RUN pip wheel --wheel-dir /wheels . \

@@ -14,6 +14,9 @@ MAPPED = {
     "zero_scim.operator": "operator",
     "zero_scim.accounts": "accounts",
 }
+#: Data folders shipped inside the package: the CRDs, so that an installed
+#: `zero-scim crds apply` (and `zero-scim dev`) has them.
+DATA = {"zero_scim.crd_files": "crds"}
 
 
 def _packages() -> list[str]:
@@ -24,7 +27,14 @@ def _packages() -> list[str]:
             f"{package}.{sub}"
             for sub in find_namespace_packages(where=folder, exclude=["*__pycache__*"])
         ]
-    return packages
+    return [*packages, *DATA]
 
 
-setup(packages=_packages(), package_dir={"zero_scim": "zero_scim", **MAPPED})
+setup(
+    packages=_packages(),
+    package_dir={"zero_scim": "zero_scim", **MAPPED, **DATA},
+    package_data={
+        "zero_scim": ["py.typed", "devcluster/*.sh"],
+        **{name: ["*.yaml"] for name in DATA},
+    },
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import time
@@ -13,11 +14,16 @@ import yaml
 
 
 def crd_dir() -> Path:
-    """``$ZERO_SCIM_CRDS_DIR``, else the repository's ``crds/`` folder."""
+    """``$ZERO_SCIM_CRDS_DIR``, else the CRDs installed with the package (``crds/``)."""
     env = os.environ.get("ZERO_SCIM_CRDS_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[1] / "crds"
+    spec = importlib.util.find_spec("zero_scim.crd_files")
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            if any(Path(location).glob("*.yaml")):
+                return Path(location)
+    return Path(__file__).resolve().parents[1] / "crds"  # a bare checkout
 
 
 def load_crds() -> list[dict[str, Any]]:

@@ -25,7 +25,9 @@ import yaml
 
 from tests.charts.helm import CHART, REPO, one, render, validate
 
-CONTEXT = ["pyproject.toml", "setup.py", "README.md", "zero_scim", "api", "operator", "accounts"]
+CONTEXT = [
+    "pyproject.toml", "setup.py", "README.md", "zero_scim", "api", "operator", "accounts", "crds"
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,8 @@ def test_the_wheel_installs_and_imports_every_component(tmp_path: Path) -> None:
         names = set(archive.namelist())
     for module in ("api/app.py", "operator/runner.py", "accounts/server.py", "scim/filter.py"):
         assert f"zero_scim/{module}" in names, module
+    for crd in (REPO / "crds").glob("*.yaml"):
+        assert f"zero_scim/crd_files/{crd.name}" in names, crd.name
     assert not any(n.startswith(("api/", "operator/", "accounts/", "tests/")) for n in names)
     assert not any(n.startswith("operator") for n in names)  # never shadows the stdlib
 
@@ -199,11 +203,12 @@ def test_the_wheel_installs_and_imports_every_component(tmp_path: Path) -> None:
         [str(command), "--help"], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert usage.returncode == 0 and "operator" in usage.stdout, usage.stderr
-    # The wheel has no CRDs: the image points ZERO_SCIM_CRDS_DIR at its copy of crds/.
+    # The wheel carries the CRDs (zero_scim.crd_files): no environment variable needed.
+    env.pop("ZERO_SCIM_CRDS_DIR", None)
     crds = subprocess.run(
         [str(command), "crds", "print"],
         cwd=tmp_path,
-        env={**env, "ZERO_SCIM_CRDS_DIR": str(REPO / "crds")},
+        env=env,
         capture_output=True,
         text=True,
     )
