@@ -100,6 +100,35 @@ async def _guard(call: Awaitable[dict[str, Any]]) -> dict[str, Any]:
         raise _kube_to_scim(exc) from exc
 
 
+class _Stale(Exception):
+    """The object changed since the index read it; ``fresh`` is its current state."""
+
+    def __init__(self, fresh: dict[str, Any]) -> None:
+        super().__init__("stale resourceVersion")
+        self.fresh = fresh
+
+
+async def _write_document(
+    kube: KubeApi,
+    path: str,
+    rv: int,
+    old_doc: dict[str, Any],
+    new_doc: dict[str, Any],
+    meta: Meta,
+) -> dict[str, Any]:
+    """Merge-patch an object's spec from ``old_doc`` to ``new_doc``, if still at ``rv``.
+
+    Raises :class:`_Stale` with the fresh object when someone wrote in between.
+    """
+    spec = merge_patch(doc_to_spec(old_doc), doc_to_spec(new_doc))
+    spec["meta"] = meta.to_spec()
+    patch = {"metadata": {"resourceVersion": str(rv)}, "spec": spec}
+    try:
+        return await _guard(kube.merge_patch(path, patch))
+    except Conflict:
+        raise _Stale(await _guard(kube.get(path))) from None
+
+
 def _apply_delete_response(
     index: TenantIndex, kind: str, response: dict[str, Any], name: str, rv: int
 ) -> None:
@@ -195,16 +224,11 @@ class UserRepository:
             meta = Meta(entry.meta.created, now_iso(), content_version(new_doc))
             if username_key(new_doc["userName"]) != entry.username_key:
                 return await self._rename(namespace, entry, new_doc, meta)
-            patch = {
-                "metadata": {"resourceVersion": str(entry.rv)},
-                "spec": merge_patch(doc_to_spec(old_doc), doc_to_spec(new_doc)),
-            }
-            patch["spec"]["meta"] = meta.to_spec()
             path = resource_path(USER, namespace, entry.object_name)
             try:
-                updated = await _guard(self._kube.merge_patch(path, patch))
-            except Conflict:
-                index.put_user(await _guard(self._kube.get(path)))
+                updated = await _write_document(self._kube, path, entry.rv, old_doc, new_doc, meta)
+            except _Stale as stale:
+                index.put_user(stale.fresh)
                 continue
             except scim.NotFound:
                 index.drop_user({"metadata": {"name": entry.object_name}})
@@ -341,16 +365,13 @@ class GroupRepository:
             new_doc, add, remove, displays = mutate(old_doc, index.members(entry))
             if new_doc != old_doc:
                 meta = Meta(entry.meta.created, now_iso(), content_version(new_doc))
-                patch = {
-                    "metadata": {"resourceVersion": str(entry.rv)},
-                    "spec": merge_patch(doc_to_spec(old_doc), doc_to_spec(new_doc)),
-                }
-                patch["spec"]["meta"] = meta.to_spec()
                 path = resource_path(GROUP_KIND, namespace, entry.object_name)
                 try:
-                    updated = await _guard(self._kube.merge_patch(path, patch))
-                except Conflict:
-                    index.put_group(await _guard(self._kube.get(path)))
+                    updated = await _write_document(
+                        self._kube, path, entry.rv, old_doc, new_doc, meta
+                    )
+                except _Stale as stale:
+                    index.put_group(stale.fresh)
                     continue
                 except scim.NotFound:
                     index.drop_group({"metadata": {"name": entry.object_name}})
