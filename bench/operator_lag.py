@@ -54,6 +54,7 @@ from zero_scim.operator.kube import load_configuration
 SCIM = "application/scim+json"
 ORG = "bench"
 API_KEY = "bench-api-key"
+ADMIN_TOKEN = "bench-admin-token"
 
 
 # -- processes -------------------------------------------------------------------------------
@@ -66,6 +67,7 @@ def accounts_service(workdir: Path) -> Any:
          f"--db={workdir / 'accounts.sqlite3'}", f"--org={ORG}:{API_KEY}",
          "--log-level=warning", "--no-access-log"],
         stdout=subprocess.PIPE, text=True, cwd=workdir,
+        env={**os.environ, "ZERO_ACCOUNTS_ADMIN_TOKEN": ADMIN_TOKEN},
     )  # fmt: skip
     try:
         assert process.stdout is not None
@@ -327,8 +329,45 @@ async def bench(args: argparse.Namespace) -> None:
                 rss = psutil.Process(op.pid).memory_info().rss / 2**20
                 await asyncio.sleep(2)  # the last status patches
                 writes = write_counts(api) - writes_before
-        report(args, sent, created, posted, writes, cpu_after.user + cpu_after.system
-               - cpu_before.user - cpu_before.system, rss)  # fmt: skip
+            report(args, sent, created, posted, writes, cpu_after.user + cpu_after.system
+                   - cpu_before.user - cpu_before.system, rss)  # fmt: skip
+            if args.restart:
+                await restart(api, kubeconfig, name, workdir, accounts_url)
+
+
+async def restart(
+    api: client.ApiClient, kubeconfig: Path, namespace: str, workdir: Path, accounts_url: str
+) -> None:
+    """Start a fresh operator over the synced objects: what does it cost until idle?"""
+    writes_before = write_counts(api)
+    puts_before = await downstream_writes(accounts_url)
+    started = time.monotonic()
+    with operator(kubeconfig, namespace, workdir) as op:
+        process = psutil.Process(op.pid)
+        idle_for, last = 0, 0.0
+        while idle_for < 3 and time.monotonic() - started < 300:
+            await asyncio.sleep(1.0)
+            times = process.cpu_times()
+            cpu = times.user + times.system
+            idle_for = idle_for + 1 if cpu - last < 0.05 else 0
+            last = cpu
+        settled = time.monotonic() - started - idle_for
+        writes = write_counts(api) - writes_before
+        puts = await downstream_writes(accounts_url) - puts_before
+    print(f"restart over the synced objects: busy for {settled:.1f} s, {last:.1f} s CPU "
+          f"(imports included); API-server writes on scimusers: {sum(writes.values())}; "
+          f"account writes in Zero: {puts}")  # fmt: skip
+
+
+async def downstream_writes(accounts_url: str) -> int:
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as http:
+        stats = (await http.get(f"{accounts_url}/admin/stats")).json()
+    return sum(
+        count
+        for route, by_status in stats["routes"].items()
+        if route.startswith(("PUT", "POST", "DELETE"))
+        for count in by_status.values()
+    )
 
 
 @contextlib.asynccontextmanager
@@ -396,6 +435,9 @@ def main() -> None:
     parser.add_argument("--via", choices=("api", "kube"), default="api")
     parser.add_argument("--max-concurrency", type=int, default=8, help="downstream, per tenant")
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument(
+        "--restart", action="store_true", help="then measure a restart over the synced users"
+    )
     parser.add_argument(
         "--finalizer",
         action="store_true",

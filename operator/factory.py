@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -21,8 +22,8 @@ from zero_scim.operator.settings import OperatorConfig
 
 logger = logging.getLogger(__name__)
 
-#: The ids of the Kopf indexes; handlers receive them as keyword arguments of these names.
-INDEXES = ("tenant_index", "user_index", "group_index", "batch_index")
+#: The id of the Kopf index of tenants; handlers receive it as a keyword argument.
+TENANT_INDEX = "tenant_index"
 
 
 class KopfEvents:
@@ -63,7 +64,7 @@ class Factory:
         self.config = config
         self.kube = kube
         self.events = events or KopfEvents()
-        self.directory = Directory()
+        self.directory = Directory(time.monotonic())
         self.downstreams = Downstreams(
             kube,
             config,
@@ -74,7 +75,7 @@ class Factory:
         self.users = UserService(self.downstreams, self.directory, kube, self.events, config)
         self.groups = GroupService(self.downstreams, self.directory, kube, self.events, config)
         self.tokens = TokenService(kube, self.events)
-        self.resync = ResyncService(self.directory, self.users, self.groups, config)
+        self.resync = ResyncService(self.directory, self.users, self.groups, kube, config)
         self.tenants = TenantService(
             kube,
             self.directory,
@@ -88,14 +89,9 @@ class Factory:
         self._bound = False
 
     def bind(self, kwargs: Mapping[str, Any]) -> None:
-        """Hand Kopf's index objects (from any handler's kwargs) to the directory, once."""
+        """Hand Kopf's tenant index (from any handler's kwargs) to the directory, once."""
         if not self._bound:
-            self.directory.bind(
-                tenants=kwargs["tenant_index"],
-                users=kwargs["user_index"],
-                groups=kwargs["group_index"],
-                batches=kwargs["batch_index"],
-            )
+            self.directory.bind(tenants=kwargs[TENANT_INDEX])
             self._bound = True
 
     def _reachability_changed(self, namespace: str, reachable: bool) -> None:

@@ -17,7 +17,7 @@ from zero_scim.operator.handlers.scope import Scope
 
 def build_registry(factory: Factory, scope: Scope) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
-    indexes.register(registry, scope)
+    indexes.register(registry, factory, scope)
     tenants.register(registry, factory, scope)
     users.register(registry, factory)
     groups.register(registry, factory)

@@ -1,4 +1,5 @@
-"""ScimGroup handlers: one reconciling loop per group, woken by group and log events."""
+"""ScimGroup handlers: one reconciling loop per group (woken by the watch-event handlers in
+:mod:`~zero_scim.operator.handlers.indexes`); release on deletion."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import kopf
 
 from zero_scim.k8s.coordinates import GROUP, VERSION
 from zero_scim.operator.factory import Factory
-from zero_scim.operator.handlers.indexes import group_of_batch
 from zero_scim.operator.models import ScimObject
 
 
@@ -24,16 +24,6 @@ def register(registry: kopf.OperatorRegistry, factory: Factory) -> None:
     async def group_loop(body: kopf.Body, namespace: str | None, name: str, **kwargs: Any) -> None:
         factory.bind(kwargs)
         await factory.groups.run(str(namespace), name, lambda: body)  # ``body`` is kept live
-
-    @kopf.on.event(GROUP, VERSION, "scimgroups", id="wake", registry=registry)
-    async def group_changed(namespace: str | None, name: str, **_: Any) -> None:
-        factory.groups.wake(str(namespace), name)
-
-    @kopf.on.event(GROUP, VERSION, "scimmemberbatches", id="wake-group", registry=registry)
-    async def batch_changed(
-        namespace: str | None, name: str, labels: kopf.Labels, **_: Any
-    ) -> None:
-        factory.groups.wake(str(namespace), group_of_batch(name, labels))
 
     @kopf.on.delete(GROUP, VERSION, "scimgroups", id="release", registry=registry, timeout=None)
     async def release_group(body: kopf.Body, **kwargs: Any) -> None:

@@ -11,7 +11,8 @@ Zero is walked page by page.
 * every group loop is asked for a full pass (fields and members diffed against Zero).
 
 Objects that Kopf is still working on (not yet handled for their generation) are left
-to Kopf.
+to Kopf. Nothing is deleted in Zero before the API server confirmed that no object with
+that SCIM id exists, and no resync starts while the initial listing still streams in.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from zero_scim.k8s.coordinates import GROUP_KIND, LABEL_SCIM_ID, USER, Kind
+from zero_scim.k8s.names import group_object_name
 from zero_scim.operator.directory import Directory
 from zero_scim.operator.downstream import Account, DownstreamError, Group
+from zero_scim.operator.kube import Kube, KubeError
 from zero_scim.operator.mapping import account_fingerprint, group_fingerprint
 from zero_scim.operator.models import Tenant
 from zero_scim.operator.services.downstream import TenantRuntime
@@ -34,6 +38,8 @@ from zero_scim.operator.settings import OperatorConfig
 logger = logging.getLogger(__name__)
 
 REPAIR_CONCURRENCY = 16
+#: After this many deletion candidates turned out to exist, the directory is incomplete.
+MAX_UNSEEN = 20
 
 
 @dataclass
@@ -44,6 +50,8 @@ class ResyncReport:
     groups_seen: int = 0
     groups_deleted: int = 0
     groups_checked: int = 0
+    #: Objects the API server has but the directory had not seen (yet).
+    unseen: int = 0
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -56,6 +64,7 @@ class ResyncReport:
             f"{self.users_repaired} accounts repaired, {self.accounts_deleted} deleted, "
             f"{self.groups_deleted} groups deleted, {self.groups_checked} groups re-checked"
             + (f"; {len(self.failures)} failures" if self.failures else "")
+            + ("; deletions postponed: the directory was incomplete" if self.unseen else "")
         )
 
 
@@ -65,12 +74,31 @@ class ResyncService:
         directory: Directory,
         users: UserService,
         groups: GroupService,
+        kube: Kube,
         config: OperatorConfig,
     ) -> None:
         self._directory = directory
         self._users = users
         self._groups = groups
+        self._kube = kube
         self._config = config
+
+    async def _exists(self, kind: Kind, namespace: str, scim_id: str) -> bool:
+        """Does an object with this SCIM id exist (the API server's watch cache says)?
+
+        Asked before anything is deleted in Zero: the directory may be incomplete (while
+        the initial listing streams in) and must never cost an account.
+        """
+        if kind is GROUP_KIND:
+            return (
+                await self._kube.get_object(kind, namespace, group_object_name(scim_id)) is not None
+            )
+        if len(scim_id) > 63:
+            return True  # cannot be asked by label: never delete on a guess
+        items = await self._kube.list_objects(
+            kind, namespace, label_selector=f"{LABEL_SCIM_ID}={scim_id}", cached=True
+        )
+        return any((item.get("spec") or {}).get("id") == scim_id for item in items)
 
     async def run(self, tenant: Tenant, runtime: TenantRuntime) -> ResyncReport:
         report = ResyncReport()
@@ -86,10 +114,15 @@ class ResyncService:
         known_ids = {e.scim_id for e in entries}
 
         async def delete(key: str) -> None:
+            if report.unseen >= MAX_UNSEEN:
+                return  # the directory is clearly incomplete: delete nothing this time
             try:
+                if await self._exists(USER, namespace, key):
+                    report.unseen += 1  # the directory had not seen it yet
+                    return
                 await runtime.call(lambda z: z.delete_account(key), budget=budget)
                 report.accounts_deleted += 1
-            except DownstreamError as exc:
+            except (DownstreamError, KubeError) as exc:
                 report.failures.append(f"delete account {key}: {exc}")
 
         async def repair(name: str) -> None:
@@ -121,9 +154,11 @@ class ResyncService:
 
         async def delete(key: str) -> None:
             try:
+                if await self._exists(GROUP_KIND, namespace, key):
+                    return
                 await runtime.call(lambda z: z.delete_group(key), budget=budget)
                 report.groups_deleted += 1
-            except DownstreamError as exc:
+            except (DownstreamError, KubeError) as exc:
                 report.failures.append(f"delete group {key}: {exc}")
 
         await _bounded([delete(key) for key in downstream.keys() - known_ids], REPAIR_CONCURRENCY)

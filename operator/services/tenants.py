@@ -367,6 +367,8 @@ class TenantService:
             loop.resync_retry_at = 0.0
         if loop.resync_task is not None:
             return idle
+        if not self._directory.settled(mono):
+            return 1.0  # the initial listing still streams in: the directory is not complete
         if mono < loop.resync_retry_at:
             return max(0.05, loop.resync_retry_at - mono)
         interval = tenant.spec.downstream.resync_interval.total_seconds()
