@@ -21,7 +21,7 @@ def gate(**kwargs: object) -> Gate:
         "rng": random.Random(1),
         **kwargs,
     }
-    return Gate(**options)  # type: ignore[arg-type]
+    return Gate(**options)
 
 
 def test_backoff_is_exponential_jittered_and_capped() -> None:
