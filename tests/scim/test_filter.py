@@ -11,10 +11,12 @@ from zero_scim.scim.filter import (
     MAX_TERMS,
     And,
     Compare,
+    Filter,
     Not,
     Or,
     Present,
     ValueFilter,
+    _Parser,
     parse_filter,
     parse_path,
     to_string,
@@ -494,3 +496,26 @@ def test_any_text_gives_a_path_or_a_scim_error(text):
         error.detail.encode("utf-8")
         return
     assert parse_path(to_string(parsed)) == parsed
+
+
+simple_values = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
+simple_names = st.from_regex(
+    r"[A-Za-z][A-Za-z0-9_$-]{0,12}(\.[A-Za-z][A-Za-z0-9_-]{0,8})?", fullmatch=True
+)
+
+
+@given(simple_names, st.sampled_from(["eq", "EQ", "Eq"]), simple_values, st.sampled_from(["", " "]))
+def test_the_fast_path_for_simple_equality_builds_what_the_parser_builds(
+    name: str, op: str, value: str, pad: str
+) -> None:
+    text = f'{pad}{name} {op} "{value}"{pad}'
+    slow: Filter | None
+    try:
+        slow = _Parser(text, InvalidFilter, MAX_DEPTH, MAX_TERMS).parse_filter()
+    except InvalidFilter:
+        slow = None
+    try:
+        fast: Filter | None = parse_filter(text)
+    except InvalidFilter:
+        fast = None
+    assert fast == slow
