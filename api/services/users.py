@@ -103,34 +103,36 @@ class UserService:
 
     def search(self, tenant: Tenant, query: ListQuery, *, base_url: str) -> Page:
         index = self._index(tenant)
-        entries: Iterable[UserEntry]
-        if query.filter is None:
-            entries = index.users()
+        if query.filter is None and not query.sort_by:
+            # Only the page is rendered: no work proportional to the tenant's size but
+            # counting it.
+            entries = list(index.users())
+            window = [self._resource(index, e, base_url) for e in query.page(entries)]
+            total = len(entries)
         else:
-            validate_filter(query.filter, USER)
-            matcher = compile_filter(query.filter, USER)
-            candidates = _candidates(index, query.filter)
-            entries = (
-                e
-                for e in (index.users() if candidates is None else candidates)
-                if matcher(self._resource(index, e, base_url))
+            resources: Iterable[dict[str, Any]] = (
+                self._resource(index, e, base_url) for e in self._candidates(index, query)
             )
-        if query.sort_by:
-            resources = [self._resource(index, e, base_url) for e in entries]
-            resources.sort(
-                key=lambda r: sort_key(r, query.sort_by or "", USER), reverse=query.descending
-            )
-            total, window = len(resources), list(query.page(resources))
-        else:
-            matched = list(entries)
-            total = len(matched)
-            window = [self._resource(index, e, base_url) for e in query.page(matched)]
+            if query.filter is not None:
+                validate_filter(query.filter, USER)
+                matcher = compile_filter(query.filter, USER)
+                resources = (r for r in resources if matcher(r))
+            matched = list(resources)
+            if query.sort_by:
+                sort_by = query.sort_by
+                matched.sort(key=lambda r: sort_key(r, sort_by, USER), reverse=query.descending)
+            total, window = len(matched), list(query.page(matched))
         if query.attributes or query.excluded_attributes:
             projection = compile_projection(
                 query.attributes or None, query.excluded_attributes or None, USER
             )
             window = [projection.apply(r) for r in window]
         return Page(total=total, start_index=query.start_index, resources=window)
+
+    @staticmethod
+    def _candidates(index: TenantIndex, query: ListQuery) -> Iterable[UserEntry]:
+        narrowed = None if query.filter is None else _candidates(index, query.filter)
+        return index.users() if narrowed is None else narrowed
 
     # -- writes ------------------------------------------------------------------------
     async def create(self, tenant: Tenant, body: Any, *, base_url: str) -> ResourceView:
