@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from typing import Any
 
 from tests.operator.conftest import Start
 from tests.operator.support import (
@@ -82,8 +83,8 @@ async def test_rate_limits_and_ambiguous_errors(
     operators()
     create_tenant(kube, zero, namespace)
     await eventually(lambda: is_true(get_tenant(kube, namespace), "Ready"))
-    scope = [f"/v1/orgs/{zero.org.org_id}/accounts"]
-    await zero.admin.set_faults(rate_limit={"burst": 5, "retry_after": 1}, paths=scope)
+    scope: dict[str, Any] = {"paths": [f"/v1/orgs/{zero.org.org_id}/accounts"], "methods": ["PUT"]}
+    await zero.admin.set_faults(rate_limit={"burst": 5, "retry_after": 1}, **scope)
     started = time.monotonic()
     limited = [create_user(kube, namespace, user_spec(f"rl{i}@example.com")) for i in range(10)]
     await eventually(lambda: _all_synced(kube, namespace, limited), timeout=20)
@@ -91,7 +92,7 @@ async def test_rate_limits_and_ambiguous_errors(
     assert await zero.count("PUT", status=429) == 5
 
     # 5xx after the write was committed: the retry is an idempotent no-op.
-    await zero.admin.set_faults(error_rate=0.3, error_phase="after", seed=7, paths=scope)
+    await zero.admin.set_faults(error_rate=0.3, error_phase="after", seed=7, **scope)
     flaky = [user_spec(f"flaky{i}@example.com") for i in range(10)]
     names = [create_user(kube, namespace, spec) for spec in flaky]
     await eventually(lambda: _all_synced(kube, namespace, names), timeout=30)
