@@ -125,9 +125,9 @@ class ResyncService:
             except (DownstreamError, KubeError) as exc:
                 report.failures.append(f"delete account {key}: {exc}")
 
-        async def repair(name: str) -> None:
+        async def repair(name: str, seen: str | None) -> None:
             try:
-                outcome = await self._users.repair(namespace, name)
+                outcome = await self._users.repair(namespace, name, seen)
             except Exception as exc:  # one user must not stop the resync of the others
                 report.failures.append(f"user {name}: {exc}")
                 return
@@ -140,8 +140,9 @@ class ResyncService:
         for entry in entries:
             if entry.deleting or entry.fingerprint is None or not entry.handled:
                 continue  # going away, cannot be mapped, or Kopf is on it
-            if downstream.get(entry.scim_id) != entry.fingerprint or not entry.synced:
-                jobs.append(repair(entry.name))
+            seen = downstream.get(entry.scim_id)
+            if seen != entry.fingerprint or not entry.synced:
+                jobs.append(repair(entry.name, seen))
         await _bounded(jobs, REPAIR_CONCURRENCY)
 
     async def _groups_pass(

@@ -17,7 +17,7 @@ from typing import Any
 from zero_scim.k8s.coordinates import LABEL_SCIM_ID, USER
 from zero_scim.k8s.tokens import format_time
 from zero_scim.operator import conditions
-from zero_scim.operator.directory import SYNCED, Directory
+from zero_scim.operator.directory import SYNCED, Directory, UserEntry
 from zero_scim.operator.downstream import (
     ConflictError,
     DownstreamError,
@@ -25,7 +25,12 @@ from zero_scim.operator.downstream import (
     TransientError,
 )
 from zero_scim.operator.kube import Conflict, Kube, KubeError
-from zero_scim.operator.mapping import InvalidObject, account_input, external_key
+from zero_scim.operator.mapping import (
+    InvalidObject,
+    account_fingerprint,
+    account_input,
+    external_key,
+)
 from zero_scim.operator.models import ScimObject
 from zero_scim.operator.services.common import (
     EventSink,
@@ -236,8 +241,15 @@ class UserService:
             task.cancel()
         self._repairs.clear()
 
-    async def repair(self, namespace: str, name: str) -> SyncOutcome | None:
-        """Sync one user outside Kopf (drift repair) and record it, guarded by its RV."""
+    async def repair(
+        self, namespace: str, name: str, seen: str | None = None
+    ) -> SyncOutcome | None:
+        """Sync one user outside Kopf (drift repair) and record it, guarded by its RV.
+
+        ``seen``: the fingerprint of the account as the resync listed it. If the user,
+        read again now, is synced and wants exactly that account, the "drift" was a sync
+        that happened during the listing: nothing is sent.
+        """
         for _ in range(3):
             body = await self._kube.get_object(USER, namespace, name)
             if body is None:
@@ -245,6 +257,12 @@ class UserService:
             user = ScimObject.from_body(body)
             if user.deleting:
                 return None
+            if seen is not None and UserEntry.from_body(body).synced:
+                try:
+                    if account_fingerprint(account_input(user.spec)) == seen:
+                        return None
+                except InvalidObject:
+                    pass
             outcome = await self.sync(user)
             if outcome.retry_after is not None:
                 return outcome  # Kopf or the next resync tries again
