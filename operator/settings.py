@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 import kopf
@@ -66,7 +66,6 @@ class OperatorConfig:
     probe_interval: float = 60.0
     #: A group member whose account does not exist downstream yet is waited for this long.
     member_wait: float = 30.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def clusterwide(self) -> bool:

@@ -11,21 +11,6 @@ from typing import Literal, Protocol
 
 EventType = Literal["Normal", "Warning"]
 
-#: Condition reasons that mean "the tenant, not this object, is the problem": the object
-#: is parked (no per-object retries) and the tenant's resync picks it up later.
-TENANT_REASONS = frozenset(
-    {
-        "NoTenant",
-        "TenantDeleting",
-        "InvalidTenant",
-        "Suspended",
-        "NoDownstream",
-        "ApiKeyMissing",
-        "ApiKeyUnreadable",
-        "DownstreamUnauthorized",
-    }
-)
-
 
 @dataclass(frozen=True)
 class SyncOutcome:
@@ -58,13 +43,6 @@ class EventSink(Protocol):
     def post(
         self, reference: Mapping[str, str], type_: EventType, reason: str, message: str
     ) -> None: ...
-
-
-class NullEvents:
-    def post(
-        self, reference: Mapping[str, str], type_: EventType, reason: str, message: str
-    ) -> None:
-        return None
 
 
 class KeyedLocks:
