@@ -308,7 +308,7 @@ async def bench(args: argparse.Namespace) -> None:
                     raise
                 writes_before = write_counts(api)
                 cpu_before = psutil.Process(op.pid).cpu_times()
-                async with scim_api(kubeconfig, args.via) as url:
+                async with scim_api(kubeconfig, args.via, args.finalizer) as url:
                     if url:
                         await wait_token(url, token)
                     started = time.time()
@@ -371,11 +371,12 @@ async def downstream_writes(accounts_url: str) -> int:
 
 
 @contextlib.asynccontextmanager
-async def scim_api(kubeconfig: Path, via: str) -> AsyncIterator[str]:
+async def scim_api(kubeconfig: Path, via: str, finalizer: bool) -> AsyncIterator[str]:
     if via != "api":
         yield ""
         return
-    async with api_server(kubeconfig) as process:
+    extra = ("--operator-finalizer",) if finalizer else ()
+    async with api_server(kubeconfig, *extra) as process:
         yield process.url
 
 
@@ -441,7 +442,8 @@ def main() -> None:
     parser.add_argument(
         "--finalizer",
         action="store_true",
-        help="with --via kube: create the objects with the operator's finalizer already set",
+        help="create the objects with the operator's finalizer already set (--via api: the "
+        "API's --operator-finalizer, as the chart runs it)",
     )
     args = parser.parse_args()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")

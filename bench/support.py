@@ -154,11 +154,11 @@ async def wait_for(url: str, headers: dict[str, str], timeout: float = 60.0) -> 
 
 
 @contextlib.asynccontextmanager
-async def api_server(kubeconfig: Path) -> AsyncIterator[ApiProcess]:
+async def api_server(kubeconfig: Path, *extra_args: str) -> AsyncIterator[ApiProcess]:
     """`zero-scim api` under uvicorn on a free loopback port, as its own process."""
     process = subprocess.Popen(  # noqa: ASYNC220 (started once, before any timing)
         [sys.executable, "-m", "zero_scim.cli", "api", "--host", "127.0.0.1", "--port", "0",
-         "--kubeconfig", str(kubeconfig), "--log-level", "warning"],
+         "--kubeconfig", str(kubeconfig), "--log-level", "warning", *extra_args],
         stdout=subprocess.PIPE,
         text=True,
     )  # fmt: skip

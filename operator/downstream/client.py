@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
+
 from zero_scim.operator.downstream.errors import (
     ConflictError,
     DownstreamError,
