@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import time
 import uuid
@@ -32,9 +33,12 @@ import orjson
 from bench.support import (
     ApiProcess,
     BenchTenant,
+    CpuMeter,
     Timings,
     api_server,
     cluster,
+    control_plane_pids,
+    drop_tenant,
     make_tenant,
     wait_for,
 )
@@ -103,9 +107,12 @@ def entra_user(n: int, run: str) -> dict[str, Any]:
     }
 
 
-async def raw_baseline(kubeconfig: Path, namespace: str, users: int, concurrency: int) -> float:
+async def raw_baseline(
+    kubeconfig: Path, namespace: str, users: int, concurrency: int, cpu: CpuMeter
+) -> float:
     """Create ``users`` ScimUser objects straight through the API server; return creates/s."""
     kube = await KubeApi.connect(kubeconfig)
+    before = cpu.snapshot()
     timings = Timings()
     run = uuid.uuid4().hex[:6]
     path = resource_path(USER, namespace)
@@ -130,6 +137,7 @@ async def raw_baseline(kubeconfig: Path, namespace: str, users: int, concurrency
     print(f"\n== raw API server: {users} creates, {concurrency} concurrent")
     print(f"   {rate:8.1f} creates/s  ({wall:.1f} s)")
     print("   " + timings.row("raw create"))
+    print(cpu.report(before, users, "create"))
     return rate
 
 
@@ -227,17 +235,24 @@ def client_for(api: ApiProcess, tenant: BenchTenant, concurrency: int) -> Scim:
 
 
 async def sync_phase(
-    api: ApiProcess, tenant: BenchTenant, users: int, concurrency: int, raw_rate: float
+    api: ApiProcess,
+    tenant: BenchTenant,
+    users: int,
+    concurrency: int,
+    raw_rate: float,
+    cpu: CpuMeter,
 ) -> tuple[list[str], list[str]]:
     timings = Timings()
     run = uuid.uuid4().hex[:6]
     rnd = random.Random(7)
     async with client_for(api, tenant, concurrency) as http:
+        before = cpu.snapshot()
         ids, wall = await provision_users(http, list(range(users)), run, concurrency, timings)
         rate = len(ids) / wall
         print(f"\n== SCIM initial sync: {users} users (probe + POST), {concurrency} concurrent")
         print(f"   {rate:8.1f} users/s  ({wall:.1f} s)")
         print(f"   API write throughput / raw create rate = {rate / raw_rate:.2f}")
+        print(cpu.report(before, len(ids), "user"))
 
         started = time.perf_counter()
         groups = await create_groups(http, 100, run, concurrency, timings)
@@ -328,14 +343,19 @@ async def scale_phase(
 
 async def main_async(args: argparse.Namespace) -> None:
     with cluster() as kubeconfig:
+        cpu = CpuMeter({**control_plane_pids(kubeconfig), "load generator": os.getpid()})
         scratch = make_tenant(kubeconfig, "raw")
-        raw_rate = await raw_baseline(kubeconfig, scratch.namespace, args.users, args.concurrency)
+        raw_rate = await raw_baseline(
+            kubeconfig, scratch.namespace, args.users, args.concurrency, cpu
+        )
+        drop_tenant(kubeconfig, scratch)  # its objects must not weigh on the API's index
         tenant = make_tenant(kubeconfig)
         async with api_server(kubeconfig) as api:
+            cpu.add("SCIM API", api.process.pid)
             print(f"\nAPI at {api.url} (RSS at start: {api.rss_mb():.0f} MB)")
             auth = {"Authorization": f"Bearer {tenant.token}"}
             await wait_for(f"{api.url}/scim/v2/ServiceProviderConfig", auth)
-            ids, groups = await sync_phase(api, tenant, args.users, args.concurrency, raw_rate)
+            ids, groups = await sync_phase(api, tenant, args.users, args.concurrency, raw_rate, cpu)
             if args.scale:
                 await scale_phase(api, tenant, ids, groups, args.concurrency)
 

@@ -23,8 +23,53 @@ from kubernetes import client, config
 from zero_scim.crds import apply_crds
 from zero_scim.devcluster.build import ensure_binaries
 from zero_scim.devcluster.cluster import LocalCluster
-from zero_scim.k8s.coordinates import GROUP, TENANT, VERSION
-from zero_scim.k8s.tokens import SECRET_NAME, new_token, secret_data
+from zero_scim.k8s.coordinates import GROUP, TENANT, VERSION, tenant_manifest
+from zero_scim.k8s.tokens import new_token, secret_manifest
+
+
+class CpuMeter:
+    """CPU seconds (user + system) of named processes, to split a phase's cost by process.
+
+    Everything runs on one machine, so the throughput of each phase is bounded by the
+    sum of these costs; the split says where a ratio comes from.
+    """
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = dict(pids)
+
+    def add(self, name: str, pid: int) -> None:
+        self.pids[name] = pid
+
+    def snapshot(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, pid in self.pids.items():
+            with contextlib.suppress(psutil.Error):
+                times = psutil.Process(pid).cpu_times()
+                out[name] = times.user + times.system
+        return out
+
+    def report(self, before: dict[str, float], count: int, unit: str) -> str:
+        after = self.snapshot()
+        parts = [
+            f"{name} {(after[name] - before[name]) / count * 1000:.2f}"
+            for name in after
+            if name in before
+        ]
+        total = sum((after[n] - before[n]) for n in after if n in before) / count * 1000
+        return f"   CPU ms per {unit}: " + ", ".join(parts) + f" (total {total:.2f})"
+
+
+def control_plane_pids(kubeconfig: Path) -> dict[str, int]:
+    """kube-apiserver's and etcd's pids when ``kubeconfig`` is a local control plane's."""
+    data_dir = str(kubeconfig.parent)
+    found: dict[str, int] = {}
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info.get("cmdline") or []
+        if cmdline and data_dir in " ".join(cmdline):
+            name = Path(cmdline[0]).name
+            if name in ("kube-apiserver", "etcd"):
+                found[name] = proc.pid
+    return found
 
 
 @dataclass
@@ -104,28 +149,31 @@ def make_tenant(kubeconfig: Path, prefix: str = "bench") -> BenchTenant:
     name = f"{prefix}-{uuid.uuid4().hex[:6]}"
     client.CoreV1Api(api).create_namespace({"metadata": {"name": name}})
     client.CustomObjectsApi(api).create_cluster_custom_object(
-        GROUP,
-        VERSION,
-        TENANT.plural,
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": TENANT.kind,
-            "metadata": {"name": name},
-            "spec": {"namespace": name},
-        },
+        GROUP, VERSION, TENANT.plural, tenant_manifest(name, {"namespace": name})
     )
     token = new_token()
-    client.CoreV1Api(api).create_namespaced_secret(
-        name,
-        {
-            "metadata": {
-                "name": SECRET_NAME,
-                "labels": {"zeroscim.io/token": "true", "zeroscim.io/tenant": name},
-            },
-            "stringData": secret_data(token),
-        },
-    )
+    client.CoreV1Api(api).create_namespaced_secret(name, secret_manifest(name, token))
     return BenchTenant(name=name, namespace=name, token=token)
+
+
+def drop_tenant(kubeconfig: Path, tenant: BenchTenant, timeout: float = 300.0) -> None:
+    """Delete a tenant and its namespace, and wait until the namespace is gone."""
+    api = config.new_client_from_config(config_file=str(kubeconfig))
+    core = client.CoreV1Api(api)
+    client.CustomObjectsApi(api).delete_cluster_custom_object(
+        GROUP, VERSION, TENANT.plural, tenant.name
+    )
+    core.delete_namespace(tenant.namespace)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            core.read_namespace(tenant.namespace)
+        except client.ApiException as exc:
+            if exc.status == 404:
+                return
+            raise
+        time.sleep(0.5)
+    raise RuntimeError(f"namespace {tenant.namespace} still exists after {timeout:.0f} s")
 
 
 @dataclass

@@ -35,7 +35,7 @@ from zero_scim.crds import apply_crds
 from zero_scim.devcluster.build import ensure_binaries
 from zero_scim.devcluster.cluster import LocalCluster, default_data_dir
 from zero_scim.devcluster.errors import ClusterError
-from zero_scim.k8s.coordinates import GROUP, TENANT, VERSION
+from zero_scim.k8s.coordinates import GROUP, TENANT, VERSION, tenant_manifest
 from zero_scim.k8s.tokens import KEY_TOKEN, SECRET_NAME
 
 DEMO = "demo"
@@ -158,14 +158,10 @@ def _ensure_demo_tenant(api_client: Any, accounts_url: str, api_key: str) -> Non
             "resyncInterval": "1m",
         },
     }
-    body = {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": TENANT.kind,
-        "metadata": {"name": DEMO},
-        "spec": spec,
-    }
     try:
-        custom.create_cluster_custom_object(GROUP, VERSION, TENANT.plural, body)
+        custom.create_cluster_custom_object(
+            GROUP, VERSION, TENANT.plural, tenant_manifest(DEMO, spec)
+        )
     except client.ApiException as exc:
         if exc.status != 409:
             raise

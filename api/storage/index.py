@@ -33,6 +33,15 @@ from zero_scim.k8s.names import username_key
 TOMBSTONE_SECONDS = 300.0
 
 
+def compact_json(value: Any) -> bytes:
+    """orjson bytes, copied to their exact size.
+
+    orjson (3.13) returns bytes objects that keep a 4 KiB buffer whatever their length;
+    kept for every user that is 4 KiB each — 200 MB at 50,000 users. The copy is exact.
+    """
+    return bytes(memoryview(orjson.dumps(value)))
+
+
 def resource_version(obj: dict[str, Any]) -> int:
     try:
         return int(obj.get("metadata", {}).get("resourceVersion", 0))
@@ -105,7 +114,7 @@ def user_entry(obj: dict[str, Any]) -> UserEntry:
         object_name=metadata.get("name", ""),
         uid=metadata.get("uid", ""),
         rv=resource_version(obj),
-        doc_json=orjson.dumps(doc),
+        doc_json=compact_json(doc),
         meta=Meta.from_spec(spec.get("meta"), metadata.get("creationTimestamp", "")),
         username_key=username_key(str(spec.get("userName", ""))),
         external_id=external if isinstance(external, str) else None,
@@ -125,7 +134,7 @@ def group_entry(obj: dict[str, Any]) -> GroupEntry:
         object_name=metadata.get("name", ""),
         uid=metadata.get("uid", ""),
         rv=resource_version(obj),
-        doc_json=orjson.dumps(spec_to_doc(spec)),
+        doc_json=compact_json(spec_to_doc(spec)),
         meta=Meta.from_spec(spec.get("meta"), metadata.get("creationTimestamp", "")),
         display_key=str(spec.get("displayName", "")).casefold(),
         external_id=external if isinstance(external, str) else None,
@@ -162,19 +171,46 @@ class _Versions:
         self._live.clear()
 
 
-def _add(index: dict[str, set[str]], key: str | None, value: str) -> None:
-    if key is not None:
-        index.setdefault(key, set()).add(value)
+# Secondary indexes map a key to one id (a str) or, rarely, to several (a set): a set
+# per key would cost ~200 bytes for every user, and nearly every key has one id.
+Multi = dict[str, "str | set[str]"]
 
 
-def _discard(index: dict[str, set[str]], key: str | None, value: str) -> None:
+def _add(index: Multi, key: str | None, value: str) -> None:
     if key is None:
         return
-    values = index.get(key)
-    if values is not None:
-        values.discard(value)
-        if not values:
+    current = index.get(key)
+    if current is None:
+        index[key] = value
+    elif isinstance(current, str):
+        if current != value:
+            index[key] = {current, value}
+    else:
+        current.add(value)
+
+
+def _discard(index: Multi, key: str | None, value: str) -> None:
+    if key is None:
+        return
+    current = index.get(key)
+    if current is None:
+        return
+    if isinstance(current, str):
+        if current == value:
             del index[key]
+        return
+    current.discard(value)
+    if len(current) == 1:
+        index[key] = next(iter(current))
+
+
+def _get(index: Multi, key: str) -> frozenset[str] | set[str]:
+    current = index.get(key)
+    if current is None:
+        return frozenset()
+    if isinstance(current, str):
+        return frozenset((current,))
+    return current
 
 
 class TenantIndex:
@@ -189,14 +225,14 @@ class TenantIndex:
         self._users: dict[str, UserEntry] = {}  # SCIM id -> the live entry
         self._alternates: dict[str, set[str]] = {}  # SCIM id -> other object names (renames)
         self._by_username: dict[str, str] = {}
-        self._by_user_external: dict[str, set[str]] = {}
-        self._by_email: dict[str, set[str]] = {}
+        self._by_user_external: Multi = {}
+        self._by_email: Multi = {}
         self._group_objects: dict[str, GroupEntry] = {}
         self._groups: dict[str, GroupEntry] = {}
-        self._by_display: dict[str, set[str]] = {}
-        self._by_group_external: dict[str, set[str]] = {}
+        self._by_display: Multi = {}
+        self._by_group_external: Multi = {}
         self._logs: dict[str, MemberLog] = {}  # group object name -> log
-        self._member_of: dict[str, set[str]] = {}  # member id -> group ids
+        self._member_of: Multi = {}  # member id -> group ids
 
     # -- users: reads ------------------------------------------------------------------
     def user(self, scim_id: str) -> UserEntry | None:
@@ -218,11 +254,11 @@ class TenantIndex:
     def user_id_by_username(self, user_name: str) -> str | None:
         return self._by_username.get(username_key(user_name))
 
-    def user_ids_by_external_id(self, external_id: str) -> set[str]:
-        return self._by_user_external.get(external_id, set())
+    def user_ids_by_external_id(self, external_id: str) -> frozenset[str] | set[str]:
+        return _get(self._by_user_external, external_id)
 
-    def user_ids_by_email(self, email: str) -> set[str]:
-        return self._by_email.get(email.casefold(), set())
+    def user_ids_by_email(self, email: str) -> frozenset[str] | set[str]:
+        return _get(self._by_email, email.casefold())
 
     def users(self) -> Iterator[UserEntry]:
         return (e for e in self._users.values() if not e.deleting)
@@ -324,11 +360,11 @@ class TenantIndex:
         entry = self._groups.get(scim_id)
         return None if entry is None or entry.deleting else entry
 
-    def group_ids_by_display_name(self, display_name: str) -> set[str]:
-        return self._by_display.get(display_name.casefold(), set())
+    def group_ids_by_display_name(self, display_name: str) -> frozenset[str] | set[str]:
+        return _get(self._by_display, display_name.casefold())
 
-    def group_ids_by_external_id(self, external_id: str) -> set[str]:
-        return self._by_group_external.get(external_id, set())
+    def group_ids_by_external_id(self, external_id: str) -> frozenset[str] | set[str]:
+        return _get(self._by_group_external, external_id)
 
     def groups(self) -> Iterator[GroupEntry]:
         return (e for e in self._groups.values() if not e.deleting)
@@ -347,8 +383,8 @@ class TenantIndex:
         log = self._logs.get(group.object_name)
         return log.members if log is not None else set()
 
-    def groups_of(self, member_id: str) -> set[str]:
-        return self._member_of.get(member_id, set())
+    def groups_of(self, member_id: str) -> frozenset[str] | set[str]:
+        return _get(self._member_of, member_id)
 
     # -- groups: writes ----------------------------------------------------------------
     def put_group(self, obj: dict[str, Any]) -> GroupEntry | None:
@@ -400,7 +436,7 @@ class TenantIndex:
     # -- member batches ----------------------------------------------------------------
     def _new_log(self, group_object: str, group_id: str) -> MemberLog:
         def on_add(member: str) -> None:
-            self._member_of.setdefault(member, set()).add(group_id)
+            _add(self._member_of, member, group_id)
 
         def on_remove(member: str) -> None:
             _discard(self._member_of, member, group_id)

@@ -39,6 +39,7 @@ from zero_scim.k8s.coordinates import (
     USER,
     VERSION,
     Kind,
+    tenant_manifest,
 )
 from zero_scim.k8s.names import batch_object_name, group_object_name, user_object_name
 from zero_scim.k8s.tokens import SECRET_NAME
@@ -240,12 +241,7 @@ def create_tenant(kube: KubeEnv, zero: Zero, namespace: str, **overrides: Any) -
         GROUP,
         VERSION,
         TENANT.plural,
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": TENANT.kind,
-            "metadata": {"name": namespace},
-            "spec": tenant_spec(zero, namespace, **overrides),
-        },
+        tenant_manifest(namespace, tenant_spec(zero, namespace, **overrides)),
     )
     return namespace
 

@@ -39,8 +39,8 @@ from kubernetes import client
 from scim2_client import BaseSyncSCIMClient
 
 from tests.support.kube import KubeEnv
-from zero_scim.k8s.coordinates import GROUP, LABEL_TENANT, LABEL_TOKEN, TENANT, VERSION
-from zero_scim.k8s.tokens import SECRET_NAME, new_token, secret_data
+from zero_scim.k8s.coordinates import GROUP, TENANT, VERSION, tenant_manifest
+from zero_scim.k8s.tokens import SECRET_NAME, new_token, secret_manifest
 
 BASE_PATH = "/scim/v2"
 START_TIMEOUT = 60.0
@@ -76,14 +76,7 @@ def put_token_secret(
     previous_expires_at: datetime | None = None,
 ) -> None:
     """Create or replace the tenant's token Secret."""
-    body = {
-        "metadata": {
-            "name": SECRET_NAME,
-            "labels": {LABEL_TOKEN: "true", LABEL_TENANT: namespace},
-        },
-        "type": "Opaque",
-        "stringData": secret_data(current, previous, previous_expires_at),
-    }
+    body = secret_manifest(namespace, current, previous, previous_expires_at)
     try:
         kube.core.create_namespaced_secret(namespace, body)
     except client.ApiException as exc:
@@ -102,15 +95,7 @@ def create_tenant(kube: KubeEnv, *, token: str | None = None, prefix: str = "sci
     token = token or new_token()
     kube.core.create_namespace({"metadata": {"name": name, "labels": {"zeroscim.io/test": "true"}}})
     kube.custom.create_cluster_custom_object(
-        GROUP,
-        VERSION,
-        TENANT.plural,
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": TENANT.kind,
-            "metadata": {"name": name},
-            "spec": {"namespace": name},
-        },
+        GROUP, VERSION, TENANT.plural, tenant_manifest(name, {"namespace": name})
     )
     put_token_secret(kube, name, token)
     return TenantInfo(name=name, namespace=name, token=token)

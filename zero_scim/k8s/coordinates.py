@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 GROUP = "zeroscim.io"
 VERSION = "v1alpha1"
@@ -36,6 +38,16 @@ ANNOTATION_ROTATE = f"{GROUP}/rotate-token"
 # first deletes (or, for a rename, releases) its downstream counterpart. The API may set
 # it when it creates an object, which saves the operator one write per object.
 FINALIZER = f"{GROUP}/downstream"
+
+
+def tenant_manifest(name: str, spec: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A ZeroTenant object (for tests, benchmarks and `zero-scim dev`)."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": TENANT.kind,
+        "metadata": {"name": name},
+        "spec": dict(spec or {}),
+    }
 
 
 def tenant_namespace(tenant: dict[str, object]) -> str:

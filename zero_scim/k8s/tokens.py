@@ -112,3 +112,20 @@ def secret_data(
         if previous_expires_at is not None:
             data[KEY_PREVIOUS_EXPIRES] = format_time(previous_expires_at)
     return data
+
+
+def secret_manifest(
+    tenant: str,
+    current: str,
+    previous: str | None = None,
+    previous_expires_at: datetime | None = None,
+) -> dict[str, object]:
+    """A token Secret as the operator writes it (for tests, benchmarks and tools)."""
+    return {
+        "metadata": {
+            "name": SECRET_NAME,
+            "labels": {"zeroscim.io/token": "true", "zeroscim.io/tenant": tenant},
+        },
+        "type": "Opaque",
+        "stringData": secret_data(current, previous, previous_expires_at),
+    }

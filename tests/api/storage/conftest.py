@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.kube import KubeEnv
 from zero_scim.api.storage.store import Storage
-from zero_scim.k8s.coordinates import GROUP, TENANT, VERSION
+from zero_scim.k8s.coordinates import GROUP, TENANT, VERSION, tenant_manifest
 
 
 @pytest.fixture(scope="module")
@@ -26,15 +26,7 @@ def tenant_ns(kube: KubeEnv, namespace: str) -> Iterator[str]:
     """A namespace that is also a tenant (no token: storage tests do not authenticate)."""
     name = f"{namespace}-{uuid.uuid4().hex[:4]}"
     kube.custom.create_cluster_custom_object(
-        GROUP,
-        VERSION,
-        TENANT.plural,
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": TENANT.kind,
-            "metadata": {"name": name},
-            "spec": {"namespace": namespace},
-        },
+        GROUP, VERSION, TENANT.plural, tenant_manifest(name, {"namespace": namespace})
     )
     yield namespace
     kube.custom.delete_cluster_custom_object(GROUP, VERSION, TENANT.plural, name)
