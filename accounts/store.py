@@ -4,7 +4,10 @@
 call on one dedicated worker thread, so the event loop never blocks on disk and all access
 is serialised (a simple, obviously-correct model for a single-process service: no
 ``SQLITE_BUSY``, no lost updates). Each write is one ``BEGIN IMMEDIATE`` transaction; the
-database is in WAL mode with ``synchronous=FULL``, so a committed write survives a crash.
+database is in WAL mode with ``synchronous=NORMAL``: a committed write survives the
+process being killed or restarted (what this local stand-in promises); only a power loss
+can cost the last transactions. FULL (an fsync per commit) capped the service at ~110
+writes/s on this disk, under the operator's 100 users/s target.
 
 Business rules that must hold inside a transaction live here too: preconditions
 (If-Match), version bumps only on real change, e-mail uniqueness, membership batches.
@@ -213,7 +216,7 @@ class Store:
         conn = sqlite3.connect(str(path), isolation_level=None)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
         store = cls(conn)
