@@ -45,7 +45,14 @@ import psutil
 from kubernetes import client, config
 from kubernetes_asyncio import client as async_client
 
-from bench.support import Timings, api_server, cluster, run_concurrently
+from bench.support import (
+    CpuMeter,
+    Timings,
+    api_server,
+    cluster,
+    control_plane_pids,
+    run_concurrently,
+)
 from zero_scim.k8s.coordinates import FINALIZER, GROUP, LABEL_SCIM_ID, TENANT, USER, VERSION
 from zero_scim.k8s.names import user_object_name
 from zero_scim.k8s.tokens import SECRET_NAME
@@ -298,7 +305,7 @@ async def bench(args: argparse.Namespace) -> None:
     with cluster() as kubeconfig, tempfile.TemporaryDirectory(prefix="zero-lag-") as tmp:
         workdir = Path(tmp)
         api = config.new_client_from_config(config_file=str(kubeconfig))
-        with accounts_service(workdir) as (_accounts, accounts_url):
+        with accounts_service(workdir) as (accounts, accounts_url):
             name = setup_tenant(api, accounts_url, args.max_concurrency)
             with operator(kubeconfig, name, workdir) as op:
                 try:
@@ -308,9 +315,19 @@ async def bench(args: argparse.Namespace) -> None:
                     raise
                 writes_before = write_counts(api)
                 cpu_before = psutil.Process(op.pid).cpu_times()
-                async with scim_api(kubeconfig, args.via, args.finalizer) as url:
+                meter = CpuMeter(
+                    {
+                        **control_plane_pids(kubeconfig),
+                        "operator": op.pid,
+                        "accounts": accounts.pid,
+                        "load generator": os.getpid(),
+                    }
+                )
+                async with scim_api(kubeconfig, args.via, args.finalizer) as (url, api_pid):
                     if url:
                         await wait_token(url, token)
+                        meter.add("SCIM API", api_pid)
+                    split = meter.snapshot()
                     started = time.time()
                     if args.via == "api":
                         sent = await post_users(url, token, args.users, args.concurrency, args.rate)
@@ -325,12 +342,14 @@ async def bench(args: argparse.Namespace) -> None:
                         )
                     posted = time.time() - started
                     created = await arrivals(accounts_url, set(sent), args.timeout)
+                    cpu_split = meter.report(split, len(sent), "user")
                 cpu_after = psutil.Process(op.pid).cpu_times()
                 rss = psutil.Process(op.pid).memory_info().rss / 2**20
                 await asyncio.sleep(2)  # the last status patches
                 writes = write_counts(api) - writes_before
             report(args, sent, created, posted, writes, cpu_after.user + cpu_after.system
                    - cpu_before.user - cpu_before.system, rss)  # fmt: skip
+            print(cpu_split.strip())
             if args.restart:
                 await restart(api, kubeconfig, name, workdir, accounts_url)
 
@@ -371,13 +390,13 @@ async def downstream_writes(accounts_url: str) -> int:
 
 
 @contextlib.asynccontextmanager
-async def scim_api(kubeconfig: Path, via: str, finalizer: bool) -> AsyncIterator[str]:
+async def scim_api(kubeconfig: Path, via: str, finalizer: bool) -> AsyncIterator[tuple[str, int]]:
     if via != "api":
-        yield ""
+        yield "", 0
         return
     extra = ("--operator-finalizer",) if finalizer else ()
     async with api_server(kubeconfig, *extra) as process:
-        yield process.url
+        yield process.url, process.process.pid
 
 
 async def wait_token(url: str, token: str, timeout: float = 30) -> None:
