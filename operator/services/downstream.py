@@ -17,9 +17,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from zero_scim.operator.downstream import DownstreamError, ZeroAccountsClient
+from zero_scim.operator.downstream import DownstreamError, TransientError, ZeroAccountsClient
 from zero_scim.operator.kube import Kube, KubeError
 from zero_scim.operator.models import DownstreamSpec, Tenant
+from zero_scim.operator.services.common import ReleaseOutcome
 from zero_scim.operator.services.gate import Backoff, Gate
 from zero_scim.operator.services.transport import AiohttpTransport
 from zero_scim.operator.settings import OperatorConfig
@@ -217,3 +218,47 @@ class Downstreams:
 
 def is_auth_failure(exc: DownstreamError) -> bool:
     return exc.status in (401, 403)
+
+
+async def delete_downstream(
+    downstreams: Downstreams,
+    namespace: str,
+    noun: str,
+    key: str,
+    delete: Callable[[ZeroAccountsClient, str], Awaitable[bool]],
+    *,
+    budget: float,
+    retry_after: float,
+) -> ReleaseOutcome:
+    """Delete one account or group in Zero before its object goes (``noun`` names it).
+
+    Tenant-level problems and refusals release the object (the tenant's next resync
+    deletes what was left); transient failures ask to be retried after ``retry_after``.
+    """
+    try:
+        runtime = await downstreams.get(namespace)
+    except TenantNotReady as exc:
+        return ReleaseOutcome(
+            True,
+            exc.reason,
+            f"{exc.message}; the {noun} is left to the tenant's next resync",
+            warn=exc.reason not in ("NoTenant", "TenantDeleting"),
+        )
+    try:
+        deleted = await runtime.call(lambda zero: delete(zero, key), budget=budget)
+    except TransientError as exc:
+        return ReleaseOutcome(
+            False, "DownstreamUnavailable", str(exc), retry_after=retry_after, warn=True
+        )
+    except DownstreamError as exc:
+        if is_auth_failure(exc):
+            downstreams.invalidate(namespace)
+        return ReleaseOutcome(
+            True,
+            "DeleteRefused",
+            f"{exc}; the {noun} is left to the tenant's next resync",
+            warn=True,
+        )
+    if deleted:
+        return ReleaseOutcome(True, "Deleted", f"{noun} {key} deleted")
+    return ReleaseOutcome(True, "AlreadyGone", f"{noun} {key} did not exist")

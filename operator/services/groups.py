@@ -43,6 +43,7 @@ from zero_scim.operator.services.downstream import (
     Downstreams,
     TenantNotReady,
     TenantRuntime,
+    delete_downstream,
     is_auth_failure,
 )
 from zero_scim.operator.services.gate import Backoff
@@ -460,40 +461,18 @@ class GroupService:
 
     async def release(self, group: ScimObject) -> ReleaseOutcome:
         try:
-            runtime = await self._downstreams.get(group.namespace)
-        except TenantNotReady as exc:
-            quiet = exc.reason in ("NoTenant", "TenantDeleting")
-            return ReleaseOutcome(
-                True,
-                exc.reason,
-                f"{exc.message}; the group is left to the tenant's next resync",
-                warn=not quiet,
-            )
-        try:
             key = external_key(group.spec)
         except InvalidObject as exc:
             return ReleaseOutcome(True, "InvalidGroup", str(exc))
-        try:
-            deleted = await runtime.call(
-                lambda zero: zero.delete_group(key), budget=self._config.retry_budget
-            )
-        except TransientError as exc:
-            delay = self._backoff.delay(0, self._rng)
-            return ReleaseOutcome(
-                False, "DownstreamUnavailable", str(exc), retry_after=delay, warn=True
-            )
-        except DownstreamError as exc:
-            if is_auth_failure(exc):
-                self._downstreams.invalidate(group.namespace)
-            return ReleaseOutcome(
-                True,
-                "DeleteRefused",
-                f"{exc}; the group is left to the tenant's next resync",
-                warn=True,
-            )
-        if deleted:
-            return ReleaseOutcome(True, "Deleted", f"group {key} deleted")
-        return ReleaseOutcome(True, "AlreadyGone", f"group {key} did not exist")
+        return await delete_downstream(
+            self._downstreams,
+            group.namespace,
+            "group",
+            key,
+            lambda zero, k: zero.delete_group(k),
+            budget=self._config.retry_budget,
+            retry_after=self._backoff.delay(0, self._rng),
+        )
 
 
 def _progress(state: GroupState) -> tuple[Any, ...]:

@@ -40,7 +40,12 @@ from zero_scim.operator.services.common import (
     truncate,
     utcnow,
 )
-from zero_scim.operator.services.downstream import Downstreams, TenantNotReady, is_auth_failure
+from zero_scim.operator.services.downstream import (
+    Downstreams,
+    TenantNotReady,
+    delete_downstream,
+    is_auth_failure,
+)
 from zero_scim.operator.services.gate import Backoff
 from zero_scim.operator.settings import OperatorConfig
 
@@ -154,41 +159,19 @@ class UserService:
                 True, "Renamed", f"SCIM id {user.scim_id} lives on as ScimUser {sibling}"
             )
         try:
-            runtime = await self._downstreams.get(user.namespace)
-        except TenantNotReady as exc:
-            quiet = exc.reason in ("NoTenant", "TenantDeleting")
-            return ReleaseOutcome(
-                True,
-                exc.reason,
-                f"{exc.message}; the account is left to the tenant's next resync",
-                warn=not quiet,
-            )
-        try:
             key = external_key(user.spec)
         except InvalidObject as exc:
             return ReleaseOutcome(True, "InvalidUser", str(exc))
         async with self._locks.hold((user.namespace, user.name)):
-            try:
-                deleted = await runtime.call(
-                    lambda zero: zero.delete_account(key), budget=self._config.retry_budget
-                )
-            except TransientError as exc:
-                delay = self._backoff.delay(0, self._rng)
-                return ReleaseOutcome(
-                    False, "DownstreamUnavailable", str(exc), retry_after=delay, warn=True
-                )
-            except DownstreamError as exc:
-                if is_auth_failure(exc):
-                    self._downstreams.invalidate(user.namespace)
-                return ReleaseOutcome(
-                    True,
-                    "DeleteRefused",
-                    f"{exc}; the account is left to the tenant's next resync",
-                    warn=True,
-                )
-        if deleted:
-            return ReleaseOutcome(True, "Deleted", f"account {key} deleted")
-        return ReleaseOutcome(True, "AlreadyGone", f"account {key} did not exist")
+            return await delete_downstream(
+                self._downstreams,
+                user.namespace,
+                "account",
+                key,
+                lambda zero, k: zero.delete_account(k),
+                budget=self._config.retry_budget,
+                retry_after=self._backoff.delay(0, self._rng),
+            )
 
     async def _live_sibling(self, user: ScimObject) -> str | None:
         """Another live ScimUser with the same SCIM id (a rename), if any."""
