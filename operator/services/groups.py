@@ -196,6 +196,12 @@ class GroupService:
                 except NotFound:
                     return
                 except Conflict:
+                    # Someone else wrote first. If it was another operator process that
+                    # applied the same member-log entries at the same time, the deltas each
+                    # of us sent overlapped and neither count is exact (nor, if one of us
+                    # saw fewer entries, the set): after membership work, the next round is
+                    # a full pass that diffs against Zero's listing, which sees both.
+                    full = full or _members_changed(persisted, rendered)
                     try:
                         fresh = await self._kube.get_object(GROUP_KIND, namespace, name)
                     except KubeError as exc:
@@ -278,6 +284,12 @@ class GroupService:
             full = True  # first sync (or status lost): count the members exactly once
         entries = self._directory.batches(group.namespace, group.name)
         plan = memberplan.plan(entries, state.synced_seq, full=full)
+        if isinstance(plan, memberplan.Full) and plan.upto < state.synced_seq:
+            # The status (written by another process) is ahead of this process's watch:
+            # a full pass now would undo entries it has not seen yet.
+            plan = memberplan.Wait(
+                f"member log seen up to {plan.upto}, status at {state.synced_seq}"
+            )
         retry_after: float | None = None
         full_pending = False
         if isinstance(plan, memberplan.Wait):
@@ -473,6 +485,11 @@ class GroupService:
             budget=self._config.retry_budget,
             retry_after=self._backoff.delay(0, self._rng),
         )
+
+
+def _members_changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    fields = ("membersSyncedSeq", "memberCount")
+    return any(before.get(f) != after.get(f) for f in fields)
 
 
 def _progress(state: GroupState) -> tuple[Any, ...]:
