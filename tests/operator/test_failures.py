@@ -108,7 +108,8 @@ async def test_operator_killed_mid_flight(
     first = operators(log="first.log")
     create_tenant(kube, zero, namespace)
     await eventually(lambda: is_true(get_tenant(kube, namespace), "Ready"))
-    await zero.admin.set_faults(latency_ms=40, paths=[f"/v1/orgs/{zero.org.org_id}/accounts"])
+    # 80 creations take ~1.5 s at 8 in flight: the kill lands mid-way, never after the last
+    await zero.admin.set_faults(latency_ms=150, paths=[f"/v1/orgs/{zero.org.org_id}/accounts"])
     specs = [user_spec(f"crash{i}@example.com") for i in range(80)]
     names = [create_user(kube, namespace, spec) for spec in specs]
     await eventually(lambda: len_at_least(zero, 15), timeout=30)
