@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 
 from tests.operator.conftest import Start
@@ -158,7 +159,7 @@ async def test_two_operators_applying_the_same_entries_stay_exact(
     for key in groups:
         groups[key] = create_group(kube, namespace, key, f"Overlap {key[:6]}")
     for name in groups.values():
-        await eventually(lambda n=name: _status(kube, namespace, n).get("memberCount") == 0)
+        await eventually(functools.partial(_counted, kube, namespace, name, 0))
 
     await zero.admin.set_faults(
         latency_ms=150, latency_jitter_ms=300, paths=[f"/v1/orgs/{zero.org.org_id}/groups"]
@@ -179,7 +180,11 @@ async def test_two_operators_applying_the_same_entries_stay_exact(
     # A stale round may land after the other's write; the loser of the status write
     # then does a full pass, so the end state is exact (the old code kept a wrong count).
     for key, name in groups.items():
-        await eventually(lambda k=key, n=name: exact(k, n), timeout=30)
+        await eventually(functools.partial(exact, key, name), timeout=30)
+
+
+def _counted(kube: KubeEnv, namespace: str, name: str, count: int) -> bool:
+    return _status(kube, namespace, name).get("memberCount") == count
 
 
 async def _accounts_exist(zero: Zero, keys: list[str]) -> bool:
