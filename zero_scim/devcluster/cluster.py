@@ -62,6 +62,13 @@ def _reap(pid: int) -> None:
             os.waitpid(pid, os.WNOHANG)
 
 
+def _reap_exited() -> None:
+    """Reap the children that have exited (killed by someone else, or failed to start)."""
+    for pid, proc in list(_children.items()):
+        if proc.poll() is not None:
+            del _children[pid]
+
+
 def default_data_dir() -> Path:
     return cache_root() / "clusters" / "default"
 
@@ -242,6 +249,7 @@ class LocalCluster:
 
     # -- processes ---------------------------------------------------------------------
     def _spawn(self, name: str, argv: list[str], state: State) -> None:
+        _reap_exited()
         log_path = self.logs / f"{name}.log"
         with log_path.open("ab") as log:
             log.write(f"\n--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(argv)}\n".encode())
@@ -280,6 +288,7 @@ class LocalCluster:
                 _reap(record.pid)
             del state.processes[name]
         state.save(self.state_path)
+        _reap_exited()
         return stopped
 
     def _start_etcd(self, binaries: Binaries, state: State) -> None:
