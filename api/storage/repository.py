@@ -145,6 +145,21 @@ def _apply_delete_response(
     index.drop_user(gone) if kind == "users" else index.drop_group(gone)
 
 
+def _new_object(
+    build: Callable[..., dict[str, Any]],
+    doc: dict[str, Any],
+    namespace: str,
+    finalizers: list[str],
+) -> dict[str, Any]:
+    """A new ScimUser/ScimGroup object: a fresh SCIM id, ``meta`` stamped now."""
+    now = now_iso()
+    meta = Meta(created=now, last_modified=now, version=content_version(doc))
+    obj = build(doc, scim_id=str(uuid.uuid4()), meta=meta, namespace=namespace)
+    if finalizers:
+        obj["metadata"]["finalizers"] = list(finalizers)
+    return obj
+
+
 def _rv(metadata: dict[str, Any]) -> int:
     try:
         return int(metadata.get("resourceVersion", 0))
@@ -162,16 +177,7 @@ class UserRepository:
 
     async def create(self, namespace: str, doc: dict[str, Any]) -> UserEntry:
         index = self._index.tenant(namespace)
-        now = now_iso()
-        scim_id = str(uuid.uuid4())
-        obj = user_object(
-            doc,
-            scim_id=scim_id,
-            meta=Meta(created=now, last_modified=now, version=content_version(doc)),
-            namespace=namespace,
-        )
-        if self._finalizers:
-            obj["metadata"]["finalizers"] = list(self._finalizers)
+        obj = _new_object(user_object, doc, namespace, self._finalizers)
         created = await self._create_named(namespace, obj, doc["userName"])
         entry = index.put_user(created)
         assert entry is not None
@@ -326,16 +332,7 @@ class GroupRepository:
         displays: dict[str, str] | None = None,
     ) -> GroupEntry:
         index = self._index.tenant(namespace)
-        now = now_iso()
-        scim_id = str(uuid.uuid4())
-        obj = group_object(
-            doc,
-            scim_id=scim_id,
-            meta=Meta(created=now, last_modified=now, version=content_version(doc)),
-            namespace=namespace,
-        )
-        if self._finalizers:
-            obj["metadata"]["finalizers"] = list(self._finalizers)
+        obj = _new_object(group_object, doc, namespace, self._finalizers)
         try:
             created = await _guard(self._kube.create(resource_path(GROUP_KIND, namespace), obj))
         except AlreadyExists as exc:  # a fresh UUID never collides; be explicit anyway
