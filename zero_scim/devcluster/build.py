@@ -58,7 +58,7 @@ def ensure_binaries(progress: Progress = _stderr_progress) -> Binaries:
     bin_dir = cache_dir / "bin"
     if not _cached(bin_dir):
         progress(f"zero-scim: building kube-apiserver from Debian sources into {bin_dir}")
-        progress("zero-scim: this happens once per machine and takes about 5 minutes")
+        progress("zero-scim: this happens once per machine and takes about 7 minutes on 2 cores")
         _run_script(cache_dir, "all", progress)
     elif any(shutil.which(tool) is None for tool in RUNTIME_TOOLS):
         progress("zero-scim: installing runtime packages (etcd, openssl)")
