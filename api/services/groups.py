@@ -15,6 +15,7 @@ from typing import Any
 
 from zero_scim.api.services.common import Page, ResourceView, check_if_match, meta_json, weak_etag
 from zero_scim.api.storage.index import GroupEntry, TenantIndex
+from zero_scim.api.storage.repository import GroupPrecondition
 from zero_scim.api.storage.store import Storage
 from zero_scim.api.storage.tenants import Tenant
 from zero_scim.scim import (
@@ -279,7 +280,7 @@ def _plain_meta(entry: GroupEntry) -> dict[str, Any]:
     }
 
 
-def _precondition(if_match: str | None) -> Any:
+def _precondition(if_match: str | None) -> GroupPrecondition | None:
     if if_match is None:
         return None
 

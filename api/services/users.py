@@ -11,6 +11,7 @@ from typing import Any
 
 from zero_scim.api.services.common import Page, ResourceView, check_if_match, meta_json, weak_etag
 from zero_scim.api.storage.index import TenantIndex, UserEntry
+from zero_scim.api.storage.repository import UserPrecondition
 from zero_scim.api.storage.store import Storage
 from zero_scim.api.storage.tenants import Tenant
 from zero_scim.scim import (
@@ -184,7 +185,7 @@ class UserService:
                 )
 
 
-def _precondition(if_match: str | None) -> Any:
+def _precondition(if_match: str | None) -> UserPrecondition | None:
     if if_match is None:
         return None
 
