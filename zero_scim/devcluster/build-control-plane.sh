@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Build kube-apiserver and kube-controller-manager from Debian's own `kubernetes`
-# source package and install them into a cache folder.
+# Build the Kubernetes binaries from Debian's own `kubernetes` source package and install
+# them into a cache folder: the control plane (kube-apiserver, kube-controller-manager)
+# and the node (kube-scheduler, kubelet, kube-proxy), in one `make` so the code
+# generators run once.
 #
 # Usage: build-control-plane.sh <cache-dir> [deps|all]
 #   deps: only step 1 (runtime packages: etcd, openssl); all (default): every step.
@@ -10,7 +12,7 @@
 #   2. enable deb-src for bookworm and download the `kubernetes` source package;
 #   3. patch: replace the vendored modern-go/reflect2 (crashes under Go >= 1.18) and
 #      json-iterator/go with Debian's newer copies;
-#   4. build the two binaries the way debian/rules does;
+#   4. build the five binaries the way debian/rules does;
 #   5. copy them to <cache-dir>/bin and write <cache-dir>/bin/VERSION.
 # Every step prints a line starting with "==>" so a caller can show progress.
 set -euo pipefail
@@ -79,15 +81,16 @@ for lib in github.com/modern-go/reflect2 github.com/json-iterator/go; do
   rm -f "vendor/$lib/go.mod" "vendor/$lib/go.sum"
 done
 
-echo "==> build: make WHAT='cmd/kube-apiserver cmd/kube-controller-manager' (several minutes)"
+targets="cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubelet cmd/kube-proxy"
+echo "==> build: make WHAT='$targets' (several minutes)"
 export GOPATH="$PWD/.go" CGO_ENABLED=0 GOFLAGS=-mod=vendor GOCACHE="$work_dir/gocache"
 mkdir -p .go/src/k8s.io
 ln -sfn ../../.. .go/src/k8s.io/kubernetes
 mkdir -p "$work_dir/home"
-HOME="$work_dir/home" make WHAT="cmd/kube-apiserver cmd/kube-controller-manager"
+HOME="$work_dir/home" make WHAT="$targets"
 
 echo "==> install: $bin_dir"
-install -m 0755 _output/bin/kube-apiserver _output/bin/kube-controller-manager "$bin_dir/"
+for target in $targets; do install -m 0755 "_output/bin/${target#cmd/}" "$bin_dir/"; done
 "$bin_dir/kube-apiserver" --version > "$bin_dir/VERSION"
 cd "$work_dir" && rm -rf "$src"
 echo "==> done: $(cat "$bin_dir/VERSION")"

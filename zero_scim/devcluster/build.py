@@ -20,9 +20,11 @@ from pathlib import Path
 from zero_scim.devcluster.errors import ClusterError
 
 #: Bump when the build recipe changes so that old caches are not reused.
-RECIPE = "debian-1.20.2-r1"
+RECIPE = "debian-1.20.2-r2"
 SCRIPT = Path(__file__).with_name("build-control-plane.sh")
 RUNTIME_TOOLS = ("etcd", "openssl")
+#: What one build installs: the control plane and the node (one `make`, one cache).
+BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy")
 
 Progress = Callable[[str], None]
 
@@ -49,7 +51,7 @@ def _stderr_progress(line: str) -> None:
 
 
 def _cached(bin_dir: Path) -> bool:
-    return all((bin_dir / name).is_file() for name in ("kube-apiserver", "kube-controller-manager"))
+    return all((bin_dir / name).is_file() for name in BINARIES)
 
 
 def ensure_binaries(progress: Progress = _stderr_progress) -> Binaries:
