@@ -1,11 +1,18 @@
 # syntax=docker/dockerfile:1
-# One image for the three commands: `zero-scim api` (default), `zero-scim operator`,
-# `zero-scim accounts`. Built in two stages: the builder turns the checkout into wheels
-# (zero-scim's own and every dependency's); the runtime stage installs them into a venv
-# and keeps nothing else: no compiler, no pip, no sources, no build cache.
+# Images of zero-scim, built in stages:
 #
-#   docker build -t zero-scim .
-#   docker run --rm zero-scim --help
+#   runtime (default)  `zero-scim api` (default command) and `zero-scim operator`: the
+#                      production image, with neither the development tooling nor Zero's
+#                      stand-in;
+#   demo               the same plus `zero-scim accounts` (the local Zero accounts service).
+#
+# The builder turns the workspace members into wheels (zero-scim's own and every
+# dependency's) and installs them into a venv at the path the final image uses; the final
+# stages copy that venv and keep nothing else: no compiler, no pip, no sources.
+#
+#   docker build -t zero-scim .                         # or: zero-scim image build
+#   docker build --target demo -t zero-scim-demo .
+#   docker build --build-arg PYTHON_IMAGE=localhost/debian-python:bookworm .
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS builder
@@ -13,38 +20,50 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-# The package: pyproject.toml + setup.py map api/, operator/ and accounts/ into zero_scim.
-COPY pyproject.toml setup.py README.md ./
-COPY zero_scim/ zero_scim/
+COPY core/ core/
 COPY api/ api/
 COPY operator/ operator/
 COPY accounts/ accounts/
-COPY crds/ crds/
-# Every dependency with native code (httptools, uvloop, orjson, pydantic-core, aiohttp)
-# ships manylinux wheels for CPython 3.11: no compiler is needed, here or later.
-RUN pip wheel --wheel-dir /wheels . \
- && ls /wheels/zero_scim-*.whl
+# A build venv of its own: its pip works on any base, including a Debian-packaged Python
+# that refuses pip in the system interpreter (PEP 668). Every dependency with native code
+# ships manylinux wheels for CPython 3.11: no compiler is needed.
+RUN python3 -m venv /opt/build \
+ && /opt/build/bin/pip wheel --wheel-dir /wheels ./core ./api ./operator ./accounts
 
-FROM ${PYTHON_IMAGE} AS runtime
+FROM builder AS venv-runtime
+RUN python3 -m venv --without-pip /opt/zero-scim/venv \
+ && /opt/build/bin/pip --python /opt/zero-scim/venv/bin/python install --no-index \
+      --find-links=/wheels zero-scim-api zero-scim-operator
+
+FROM builder AS venv-demo
+RUN python3 -m venv --without-pip /opt/zero-scim/venv \
+ && /opt/build/bin/pip --python /opt/zero-scim/venv/bin/python install --no-index \
+      --find-links=/wheels zero-scim-api zero-scim-operator zero-scim-accounts
+
+FROM ${PYTHON_IMAGE} AS base
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PATH=/opt/zero-scim/venv/bin:$PATH \
-    ZERO_SCIM_CRDS_DIR=/opt/zero-scim/crds
+    PATH=/opt/zero-scim/venv/bin:$PATH
+# A system user, and no pip left from the base image (the official image keeps pip in
+# /usr/local; a Debian base may carry python3-pip and its wheels).
 RUN groupadd --system --gid 10001 zero-scim \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
-      --shell /usr/sbin/nologin zero-scim
-# Install from the builder's wheels only (--no-index: nothing is fetched here), then drop
-# pip and setuptools from the venv and the base image.
-RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    python -m venv /opt/zero-scim/venv \
- && /opt/zero-scim/venv/bin/pip install --no-cache-dir --no-index --find-links=/wheels zero-scim \
- && /opt/zero-scim/venv/bin/pip uninstall --yes pip setuptools \
- && python -m pip uninstall --yes pip setuptools wheel \
- && zero-scim --help >/dev/null
-# `zero-scim crds apply` and the tests read the CRDs from here.
-COPY crds/ /opt/zero-scim/crds/
-USER 10001:10001
+      --shell /usr/sbin/nologin zero-scim \
+ && rm -rf /usr/local/bin/pip* /usr/local/lib/python3*/site-packages/pip \
+      /usr/local/lib/python3*/site-packages/pip-* /usr/bin/pip /usr/bin/pip3* \
+      /usr/lib/python3/dist-packages/pip /usr/lib/python3/dist-packages/pip-* \
+      /usr/share/python-wheels/pip-*
 WORKDIR /opt/zero-scim
 EXPOSE 8080
 ENTRYPOINT ["zero-scim"]
 CMD ["api"]
+
+FROM base AS demo
+COPY --from=venv-demo /opt/zero-scim/venv /opt/zero-scim/venv
+RUN zero-scim --help >/dev/null
+USER 10001:10001
+
+FROM base AS runtime
+COPY --from=venv-runtime /opt/zero-scim/venv /opt/zero-scim/venv
+RUN zero-scim --help >/dev/null
+USER 10001:10001

@@ -43,9 +43,9 @@ from bench.support import (
     wait_for,
 )
 from bench.support import run_concurrently as fan_out
-from zero_scim.api.storage.codec import Meta, content_version, now_iso, user_object
-from zero_scim.api.storage.kubeapi import KubeApi, resource_path
-from zero_scim.k8s.coordinates import USER
+from zero_scim.kube.coordinates import USER
+from zero_scim_api.storage.codec import Meta, content_version, now_iso, user_object
+from zero_scim_api.storage.kubeapi import KubeApi, resource_path
 
 SCIM = "application/scim+json"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

@@ -53,10 +53,10 @@ from bench.support import (
     control_plane_pids,
     run_concurrently,
 )
-from zero_scim.k8s.coordinates import FINALIZER, GROUP, LABEL_SCIM_ID, TENANT, USER, VERSION
-from zero_scim.k8s.names import user_object_name
-from zero_scim.k8s.tokens import SECRET_NAME
-from zero_scim.operator.kube import load_configuration
+from zero_scim.kube.coordinates import FINALIZER, GROUP, LABEL_SCIM_ID, TENANT, USER, VERSION
+from zero_scim.kube.names import user_object_name
+from zero_scim.kube.tokens import SECRET_NAME
+from zero_scim_operator.kube import load_configuration
 
 SCIM = "application/scim+json"
 ORG = "bench"

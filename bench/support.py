@@ -20,11 +20,11 @@ import httpx
 import psutil
 from kubernetes import client, config
 
-from zero_scim.crds import apply_crds
-from zero_scim.devcluster.build import ensure_binaries
-from zero_scim.devcluster.cluster import LocalCluster
-from zero_scim.k8s.coordinates import GROUP, TENANT, VERSION, tenant_manifest
-from zero_scim.k8s.tokens import new_token, secret_manifest
+from zero_scim.kube.coordinates import GROUP, TENANT, VERSION, tenant_manifest
+from zero_scim.kube.tokens import new_token, secret_manifest
+from zero_scim_dev.cluster.build import ensure_binaries
+from zero_scim_dev.cluster.cluster import LocalCluster
+from zero_scim_dev.crds import apply_crds
 
 
 class CpuMeter:

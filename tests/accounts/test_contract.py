@@ -1,7 +1,7 @@
 """The contract documents, the service and the client agree with each other.
 
-docs/zero-accounts-openapi.yaml is the reference; the service (zero_scim.accounts) and the
-operator's client (zero_scim.operator.downstream) are checked against it, as is the prose
+docs/zero-accounts-openapi.yaml is the reference; the service (zero_scim_accounts) and the
+operator's client (zero_scim_operator.downstream) are checked against it, as is the prose
 in docs/zero-accounts-api.md.
 """
 
@@ -17,12 +17,12 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from zero_scim.accounts import models as service_models
-from zero_scim.accounts.app import create_app
-from zero_scim.accounts.errors import CODES_BY_STATUS
-from zero_scim.accounts.faults import FaultInjector
-from zero_scim.accounts.stats import Stats
-from zero_scim.operator.downstream import models as client_models
+from zero_scim_accounts import models as service_models
+from zero_scim_accounts.app import create_app
+from zero_scim_accounts.errors import CODES_BY_STATUS
+from zero_scim_accounts.faults import FaultInjector
+from zero_scim_accounts.stats import Stats
+from zero_scim_operator.downstream import models as client_models
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 SPEC: dict[str, Any] = yaml.safe_load((DOCS / "zero-accounts-openapi.yaml").read_text())

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from tests.support.accounts import AccountsService, Tenant, running_accounts_service
-from zero_scim.accounts import config, server
-from zero_scim.accounts.config import ConfigError, Settings
+from zero_scim_accounts import config, server
+from zero_scim_accounts.config import ConfigError, Settings
 
 
 async def _write_some(service: AccountsService) -> dict[str, object]:

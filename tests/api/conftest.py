@@ -30,10 +30,10 @@ from tests.support.scim import (
     scim_client,
     wait_for_tenant,
 )
-from zero_scim.api.app import ScimApp, create_app
-from zero_scim.api.config import Settings
-from zero_scim.api.metrics import Metrics
-from zero_scim.api.storage.store import Storage
+from zero_scim_api.app import ScimApp, create_app
+from zero_scim_api.config import Settings
+from zero_scim_api.metrics import Metrics
+from zero_scim_api.storage.store import Storage
 
 
 @pytest.fixture(scope="session")

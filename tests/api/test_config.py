@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zero_scim.api.config import Settings, SettingsError
+from zero_scim_api.config import Settings, SettingsError
 
 
 def test_defaults() -> None:

@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from tests.support.scim import SCIM_JSON, ApiProcess, TenantInfo, scim_client, wait_for_tenant
-from zero_scim.api.app import ScimApp
+from zero_scim_api.app import ScimApp
 
 ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
 LIST_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"

@@ -10,11 +10,11 @@ import falcon.asgi
 import httpx
 
 from tests.support.scim import TenantInfo, scim_client
-from zero_scim.api.app import ScimApp, create_app
-from zero_scim.api.config import Settings
-from zero_scim.api.logging import JsonFormatter
-from zero_scim.api.storage.store import Storage
 from zero_scim.scim import ScimError
+from zero_scim_api.app import ScimApp, create_app
+from zero_scim_api.config import Settings
+from zero_scim_api.logging import JsonFormatter
+from zero_scim_api.storage.store import Storage
 
 ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
 

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support.scim import SCIM_JSON, ApiProcess, TenantInfo, scim_client, wait_for_tenant
-from zero_scim.api.app import ScimApp
+from zero_scim_api.app import ScimApp
 
 ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
 PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

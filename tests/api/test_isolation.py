@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support.scim import TenantInfo, scim_client
-from zero_scim.api.app import ScimApp
+from zero_scim_api.app import ScimApp
 
 PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from tests.support.scim import TenantInfo
-from zero_scim.api.logging import REDACTED, JsonFormatter, configure, redact
-from zero_scim.k8s.tokens import new_token
+from zero_scim.kube.tokens import new_token
+from zero_scim_api.logging import REDACTED, JsonFormatter, configure, redact
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ async def test_one_access_line_per_request(
 ) -> None:
     await client.get("/Users", headers={"X-Request-Id": "req-1"})
     await client.get("/Users/nope", headers={"X-Request-Id": "req-2"})
-    access = [line for line in lines(captured) if line["logger"] == "zero_scim.api.access"]
+    access = [line for line in lines(captured) if line["logger"] == "zero_scim_api.access"]
     assert [a["request_id"] for a in access] == ["req-1", "req-2"]
     first, second = access
     assert first["method"] == "GET" and first["route"] == "/scim/v2/Users"

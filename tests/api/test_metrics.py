@@ -7,8 +7,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.scim import TenantInfo, root_client
-from zero_scim.api.app import ScimApp
-from zero_scim.api.metrics import Metrics
+from zero_scim_api.app import ScimApp
+from zero_scim_api.metrics import Metrics
 
 
 async def scrape(app: ScimApp) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -20,7 +20,7 @@ from tests.support.scim import (
     scim_client,
     wait_for_tenant,
 )
-from zero_scim.k8s.tokens import new_token
+from zero_scim.kube.tokens import new_token
 
 WITHIN = 2.0
 

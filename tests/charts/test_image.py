@@ -1,9 +1,5 @@
-"""The image, as far as it can be checked without a Docker engine: the Dockerfile's
-structure, its build context, and the wheel it installs (built and imported here).
-
-Not run here: `docker build` itself (no engine on this machine). What the build does
-with the wheel — install it into a fresh venv and import every component — is done by
-test_the_wheel_installs_and_imports_every_component, the same way.
+"""The image's recipe: the Dockerfile's stages, its build context, and the wheels the
+images install (built and installed here, the way the builder stage does).
 """
 
 from __future__ import annotations
@@ -11,7 +7,6 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -25,20 +20,23 @@ import yaml
 
 from tests.charts.helm import CHART, REPO, one, render, validate
 
-CONTEXT = [
-    "pyproject.toml", "setup.py", "README.md", "zero_scim", "api", "operator", "accounts", "crds"
-]  # fmt: skip
+#: What the Dockerfile copies: the workspace members that ship (never devtools/ or tests/).
+CONTEXT = ["core", "api", "operator", "accounts"]
+#: Distributions per image: the production image and the demo image (+ Zero's stand-in).
+PRODUCTION = ("zero-scim", "zero-scim-api", "zero-scim-operator")
+DEMO = (*PRODUCTION, "zero-scim-accounts")
+FINAL_STAGES = ("base", "demo", "runtime")
 
 
 @dataclass(frozen=True)
 class Instruction:
-    stage: int
+    stage: str
     keyword: str
     args: str
 
 
 def instructions(path: Path = REPO / "Dockerfile") -> list[Instruction]:
-    """Instructions by stage (continuation lines joined, comments dropped)."""
+    """Instructions with the name of their stage (continuation lines joined, comments dropped)."""
     lines: list[str] = []
     pending = ""
     for raw in path.read_text().splitlines():
@@ -51,58 +49,63 @@ def instructions(path: Path = REPO / "Dockerfile") -> list[Instruction]:
         lines.append(pending + stripped)
         pending = ""
     result: list[Instruction] = []
-    stage = -1
+    stage = ""
     for line in lines:
         keyword, _, args = line.partition(" ")
         if keyword.upper() == "FROM":
-            stage += 1
+            stage = args.split()[-1]
         result.append(Instruction(stage, keyword.upper(), args.strip()))
     return result
 
 
-def final_stage() -> list[Instruction]:
-    found = instructions()
-    last = max(i.stage for i in found)
-    return [i for i in found if i.stage == last]
+def stage(name: str) -> list[Instruction]:
+    return [i for i in instructions() if i.stage == name]
 
 
-def test_two_stages_on_a_slim_python_311() -> None:
+def test_stages_on_a_slim_python_311_production_last() -> None:
     found = instructions()
     args = {i.args.split("=", 1)[0]: i.args.split("=", 1)[1] for i in found if i.keyword == "ARG"}
     assert re.fullmatch(r"python:3\.11-slim(-\w+)?", args["PYTHON_IMAGE"])
     stages = [i.args for i in found if i.keyword == "FROM"]
-    assert stages == ["${PYTHON_IMAGE} AS builder", "${PYTHON_IMAGE} AS runtime"]
-    builder = " ".join(i.args for i in found if i.stage == 0 and i.keyword == "RUN")
-    assert "pip wheel --wheel-dir /wheels ." in builder
+    assert stages == [
+        "${PYTHON_IMAGE} AS builder",
+        "builder AS venv-runtime",
+        "builder AS venv-demo",
+        "${PYTHON_IMAGE} AS base",
+        "base AS demo",
+        "base AS runtime",  # the last stage: what a plain `docker build` produces
+    ]
+    builder = " ".join(i.args for i in stage("builder") if i.keyword == "RUN")
+    assert "pip wheel --wheel-dir /wheels ./core ./api ./operator ./accounts" in builder
 
 
-def test_the_runtime_stage_runs_zero_scim_as_a_non_root_user() -> None:
-    final = final_stage()
-    keywords = {i.keyword: i.args for i in final}
-    assert keywords["USER"] == "10001:10001"
-    assert keywords["ENTRYPOINT"] == '["zero-scim"]'
-    assert keywords["CMD"] == '["api"]'
-    assert keywords["EXPOSE"] == "8080"
-    env = " ".join(i.args for i in final if i.keyword == "ENV")
-    assert "ZERO_SCIM_CRDS_DIR=/opt/zero-scim/crds" in env
-    copies = [i.args for i in final if i.keyword == "COPY"]
-    assert "crds/ /opt/zero-scim/crds/" in copies
-    # The last instructions run as that user: nothing after USER but metadata.
-    after_user = [i.keyword for i in final[[i.keyword for i in final].index("USER") :]]
-    assert set(after_user) <= {"USER", "WORKDIR", "EXPOSE", "ENTRYPOINT", "CMD", "LABEL"}
+def test_the_final_stages_run_zero_scim_as_a_non_root_user() -> None:
+    base = {i.keyword: i.args for i in stage("base")}
+    assert base["ENTRYPOINT"] == '["zero-scim"]'
+    assert base["CMD"] == '["api"]'
+    assert base["EXPOSE"] == "8080"
+    for name in ("demo", "runtime"):
+        final = stage(name)
+        assert final[-1].keyword == "USER" and final[-1].args == "10001:10001", name
 
 
-def test_the_runtime_stage_has_no_build_tools() -> None:
-    runs = " ".join(i.args for i in final_stage() if i.keyword == "RUN")
-    for tool in ("apt-get", "apk", "gcc", "build-essential", "make ", "git "):
-        assert tool not in runs
-    assert "--no-index --find-links=/wheels" in runs  # nothing fetched in the final stage
-    assert "pip uninstall --yes pip setuptools" in runs
+def test_the_final_stages_have_no_build_tools_and_install_nothing() -> None:
+    for name in FINAL_STAGES:
+        runs = " ".join(i.args for i in stage(name) if i.keyword == "RUN")
+        for tool in ("apt-get", "apk", "gcc", "build-essential", "make ", "git ", "pip install"):
+            assert tool not in runs, (name, tool)
+    installs = {
+        name: " ".join(i.args for i in stage(name) if i.keyword == "RUN")
+        for name in ("venv-runtime", "venv-demo")
+    }
+    assert "--no-index" in installs["venv-runtime"] and "--no-index" in installs["venv-demo"]
+    assert "zero-scim-accounts" not in installs["venv-runtime"]
+    assert "zero-scim-accounts" in installs["venv-demo"]
 
 
 def test_the_chart_runs_pods_as_the_image_user() -> None:
     values = yaml.safe_load((CHART / "values.yaml").read_text())
-    user = next(i.args for i in final_stage() if i.keyword == "USER")
+    user = stage("runtime")[-1].args
     uid, gid = (int(x) for x in user.split(":"))
     assert values["podSecurityContext"]["runAsUser"] == uid
     assert values["podSecurityContext"]["runAsGroup"] == gid
@@ -138,82 +141,112 @@ def test_every_copied_path_exists_and_is_in_the_build_context() -> None:
     for source in sources:
         assert (REPO / source).exists(), source
         assert not _ignored(source.rstrip("/"), patterns), source
-    assert set(CONTEXT) <= {s.rstrip("/").removesuffix("/") for s in sources}
-    for unwanted in (".venv", ".git", "tests", "build", "charts", "accounts.sqlite3"):
+    assert set(CONTEXT) == {s.rstrip("/") for s in sources}
+    for unwanted in (".venv", ".git", "tests", "devtools", "build", "charts", "accounts.sqlite3"):
         assert _ignored(unwanted, patterns), unwanted
-    assert _ignored("api/__pycache__", patterns)
+    assert _ignored("api/src/zero_scim_api/__pycache__", patterns)
 
 
-@pytest.mark.slow
-def test_the_wheel_installs_and_imports_every_component(tmp_path: Path) -> None:
-    """What the builder and the runtime stage do, minus Docker: build the wheel from the
-    build context, install it into a fresh venv, import api, operator and accounts."""
-    context = tmp_path / "context"
-    context.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in CONTEXT:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, context / name, ignore=ignore)
-        else:
-            shutil.copy2(source, context / name)
+def _wheels(tmp_path: Path) -> dict[str, Path]:
+    """Every workspace member built into a wheel (as the builder stage does), by name."""
     wheels = tmp_path / "wheels"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    members = [str(REPO / m) for m in (*CONTEXT, "devtools")]
     subprocess.run(
-        [*pip, "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(wheels), "."],
-        cwd=context,
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(wheels), *members],
         check=True,
         timeout=300,
     )
-    (wheel,) = wheels.glob("zero_scim-*.whl")
-    with zipfile.ZipFile(wheel) as archive:
-        names = set(archive.namelist())
-    for module in ("api/app.py", "operator/runner.py", "accounts/server.py", "scim/filter.py"):
-        assert f"zero_scim/{module}" in names, module
-    for crd in (REPO / "crds").glob("*.yaml"):
-        assert f"zero_scim/crd_files/{crd.name}" in names, crd.name
-    assert not any(n.startswith(("api/", "operator/", "accounts/", "tests/")) for n in names)
-    assert not any(n.startswith("operator") for n in names)  # never shadows the stdlib
+    found = {}
+    for wheel in wheels.glob("*.whl"):
+        found[wheel.name.split("-")[0].replace("_", "-")] = wheel
+    return found
 
-    venv = tmp_path / "venv"
+
+def _install(tmp_path: Path, name: str, wheels: list[Path]) -> tuple[Path, dict[str, str]]:
+    """A fresh venv with ``wheels`` only; their dependencies come from the project's venv,
+    appended after the fresh site-packages (the editable checkout stays invisible)."""
+    venv = tmp_path / name
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    subprocess.run([*pip, "--python", str(python), "install", "--no-deps", str(wheel)], check=True)
-    # The dependencies come from the project's venv, appended after the fresh site-packages
-    # (the project's own editable zero_scim is not a folder there and stays invisible).
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run(
+        [*pip, "--python", str(python), "install", "--no-deps", *map(str, wheels)], check=True
+    )
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         check=True,
         capture_output=True,
         text=True,
     ).stdout.strip()
-    (Path(site) / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # Everything of the project's venv but zero-scim's own (editable) distributions.
+    deps = tmp_path / f"{name}-deps"
+    deps.mkdir()
+    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+        if entry.suffix == ".pth" or entry.name.startswith(("__editable__", "zero_scim")):
+            continue
+        (deps / entry.name).symlink_to(entry)
+    (Path(site) / "deps.pth").write_text(f"{deps}\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KUBECONFIG")}
+    return venv, env
+
+
+@pytest.mark.slow
+def test_the_wheels_hold_only_their_package_and_the_images_only_what_they_run(
+    tmp_path: Path,
+) -> None:
+    wheels = _wheels(tmp_path)
+    assert set(wheels) == {*DEMO, "zero-scim-dev"}
+    roots = {
+        "zero-scim": "zero_scim/",
+        "zero-scim-api": "zero_scim_api/",
+        "zero-scim-operator": "zero_scim_operator/",
+        "zero-scim-accounts": "zero_scim_accounts/",
+        "zero-scim-dev": "zero_scim_dev/",
+    }
+    for name, wheel in wheels.items():
+        with zipfile.ZipFile(wheel) as archive:
+            code = [n for n in archive.namelist() if ".dist-info/" not in n]
+        assert code and all(n.startswith(roots[name]) for n in code), (name, code[:5])
+    with zipfile.ZipFile(wheels["zero-scim-dev"]) as archive:
+        names = set(archive.namelist())
+    for crd in (REPO / "crds").glob("*.yaml"):
+        assert f"zero_scim_dev/crd_files/{crd.name}" in names, crd.name
+
+    venv, env = _install(tmp_path, "production", [wheels[n] for n in PRODUCTION])
     check = (
-        "import zero_scim, zero_scim.api.app, zero_scim.operator.runner, "
-        "zero_scim.accounts.server; print(zero_scim.__file__)"
+        "import zero_scim, zero_scim_api.app, zero_scim_operator.runner; print(zero_scim.__file__)"
     )
     run = subprocess.run(
-        [str(python), "-c", check], cwd=tmp_path, env=env, capture_output=True, text=True
-    )
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip().startswith(site), run.stdout  # the wheel's copy, not the checkout
-    command = venv / "bin" / "zero-scim"
-    usage = subprocess.run(
-        [str(command), "--help"], cwd=tmp_path, env=env, capture_output=True, text=True
-    )
-    assert usage.returncode == 0 and "operator" in usage.stdout, usage.stderr
-    # The wheel carries the CRDs (zero_scim.crd_files): no environment variable needed.
-    env.pop("ZERO_SCIM_CRDS_DIR", None)
-    crds = subprocess.run(
-        [str(command), "crds", "print"],
+        [str(venv / "bin" / "python"), "-c", check],
         cwd=tmp_path,
         env=env,
         capture_output=True,
         text=True,
     )
-    assert crds.returncode == 0, crds.stderr
-    assert len(list(yaml.safe_load_all(crds.stdout))) == 4
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().startswith(str(venv)), run.stdout  # the wheel's copy
+    usage = subprocess.run(
+        [str(venv / "bin" / "zero-scim"), "--help"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert usage.returncode == 0, usage.stderr
+    listed = set(re.findall(r"^    (\w+)", usage.stdout, re.MULTILINE))
+    assert listed == {"api", "operator"}, usage.stdout
+
+    venv, env = _install(tmp_path, "demo", [wheels[n] for n in DEMO])
+    usage = subprocess.run(
+        [str(venv / "bin" / "zero-scim"), "--help"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    listed = set(re.findall(r"^    (\w+)", usage.stdout, re.MULTILINE))
+    assert listed == {"api", "operator", "accounts"}, usage.stdout
 
 
 # -- skaffold.yaml -------------------------------------------------------------------------

@@ -42,8 +42,8 @@ from tests.charts.helm import (
 )
 from tests.support.accounts import AccountsService, running_accounts_service
 from tests.support.kube import KubeEnv, create_namespace, delete_namespace
-from zero_scim.crds import load_crds
-from zero_scim.k8s.coordinates import GROUP, VERSION
+from zero_scim.kube.coordinates import GROUP, VERSION
+from zero_scim_dev.crds import load_crds
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 

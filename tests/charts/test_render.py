@@ -30,7 +30,7 @@ from tests.charts.helm import (
     render,
     validate,
 )
-from zero_scim.crds import load_crds
+from zero_scim_dev.crds import load_crds
 
 CI_IDS = [p.name.removesuffix("-values.yaml") for p in CI_VALUES]
 KUBES = [KUBE_OLD, KUBE_NEW]

@@ -10,9 +10,9 @@ import pytest
 from kubernetes.client import ApiException
 
 from tests.support.kube import KubeEnv
-from zero_scim.crds import load_crds
-from zero_scim.k8s.coordinates import ALL_KINDS, GROUP, MEMBER_BATCH, TENANT, USER, VERSION, Kind
-from zero_scim.k8s.coordinates import GROUP_KIND as SCIM_GROUP
+from zero_scim.kube.coordinates import ALL_KINDS, GROUP, MEMBER_BATCH, TENANT, USER, VERSION, Kind
+from zero_scim.kube.coordinates import GROUP_KIND as SCIM_GROUP
+from zero_scim_dev.crds import load_crds
 
 VALID_USER: dict[str, Any] = {
     "id": "2819c223-7f76-453a-919d-413861904646",

@@ -27,7 +27,7 @@ from kubernetes import client
 
 from tests.support.accounts import AccountsAdmin, AccountsService, Tenant
 from tests.support.kube import KubeEnv
-from zero_scim.k8s.coordinates import (
+from zero_scim.kube.coordinates import (
     ANNOTATION_ROTATE,
     FINALIZER,
     GROUP,
@@ -41,8 +41,8 @@ from zero_scim.k8s.coordinates import (
     Kind,
     tenant_manifest,
 )
-from zero_scim.k8s.names import batch_object_name, group_object_name, user_object_name
-from zero_scim.k8s.tokens import SECRET_NAME
+from zero_scim.kube.names import batch_object_name, group_object_name, user_object_name
+from zero_scim.kube.tokens import SECRET_NAME
 
 T = TypeVar("T")
 START_TIMEOUT = 30.0

@@ -25,7 +25,7 @@ from tests.operator.support import (
     user_spec,
 )
 from tests.support.kube import KubeEnv
-from zero_scim.k8s.coordinates import USER
+from zero_scim.kube.coordinates import USER
 
 
 async def _all_synced(kube: KubeEnv, namespace: str, names: list[str]) -> bool:

@@ -23,7 +23,7 @@ from tests.operator.support import (
     user_spec,
 )
 from tests.support.kube import KubeEnv
-from zero_scim.k8s.coordinates import GROUP_KIND
+from zero_scim.kube.coordinates import GROUP_KIND
 
 
 async def _accounts(zero: Zero, count: int) -> list[str]:

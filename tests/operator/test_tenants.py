@@ -20,8 +20,8 @@ from tests.operator.support import (
     user_spec,
 )
 from tests.support.kube import KubeEnv
-from zero_scim.k8s.coordinates import LABEL_TENANT
-from zero_scim.k8s.tokens import (
+from zero_scim.kube.coordinates import LABEL_TENANT
+from zero_scim.kube.tokens import (
     ANNOTATION_ROTATED_AT,
     SECRET_NAME,
     TOKEN_PREFIX,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.operator.support import Zero, free_port
-from zero_scim.operator.downstream import (
+from zero_scim_operator.downstream import (
     AccountInput,
     PermanentError,
     TransientError,
     ZeroAccountsClient,
 )
-from zero_scim.operator.services.transport import AiohttpTransport
+from zero_scim_operator.services.transport import AiohttpTransport
 
 
 def client(url: str, org: str, key: str, timeout: float = 5.0) -> ZeroAccountsClient:

@@ -8,20 +8,20 @@ from typing import Any, cast
 import kopf
 import pytest
 
-from zero_scim.operator import conditions
-from zero_scim.operator.directory import Directory, UserEntry
-from zero_scim.operator.downstream import Account
-from zero_scim.operator.durations import DurationError, format_duration, parse_duration
-from zero_scim.operator.mapping import (
+from zero_scim_operator import conditions
+from zero_scim_operator.directory import Directory, UserEntry
+from zero_scim_operator.downstream import Account
+from zero_scim_operator.durations import DurationError, format_duration, parse_duration
+from zero_scim_operator.mapping import (
     InvalidObject,
     account_fingerprint,
     account_input,
     group_input,
 )
-from zero_scim.operator.models import BatchEntry, Tenant
-from zero_scim.operator.services import memberplan
-from zero_scim.operator.services.tokens import Action, TokenState, decide
-from zero_scim.operator.settings import GenerationDiffBase
+from zero_scim_operator.models import BatchEntry, Tenant
+from zero_scim_operator.services import memberplan
+from zero_scim_operator.services.tokens import Action, TokenState, decide
+from zero_scim_operator.settings import GenerationDiffBase
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 

@@ -21,8 +21,8 @@ from tests.operator.support import (
     user_spec,
 )
 from tests.support.kube import KubeEnv
-from zero_scim.k8s.coordinates import FINALIZER, USER
-from zero_scim.k8s.names import user_object_name
+from zero_scim.kube.coordinates import FINALIZER, USER
+from zero_scim.kube.names import user_object_name
 
 
 async def test_life_of_a_user(kube: KubeEnv, namespace: str, zero: Zero, operators: Start) -> None:

@@ -32,9 +32,9 @@ from typing import Any, Literal
 
 import httpx
 
-from zero_scim.accounts.config import Settings
-from zero_scim.accounts.server import URL_PREFIX, AccountsServer
-from zero_scim.operator.downstream import ZeroAccountsClient
+from zero_scim_accounts.config import Settings
+from zero_scim_accounts.server import URL_PREFIX, AccountsServer
+from zero_scim_operator.downstream import ZeroAccountsClient
 
 START_TIMEOUT = 20.0
 

@@ -22,9 +22,9 @@ from urllib.parse import urlparse
 import yaml
 from kubernetes import client, config
 
-from zero_scim.crds import apply_crds
-from zero_scim.devcluster.build import ensure_binaries
-from zero_scim.devcluster.cluster import LocalCluster
+from zero_scim_dev.cluster.build import ensure_binaries
+from zero_scim_dev.cluster.cluster import LocalCluster
+from zero_scim_dev.crds import apply_crds
 
 THROWAWAY_PREFIXES = ("kind-", "k3d-", "minikube", "zero-scim", "docker-desktop", "colima")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}

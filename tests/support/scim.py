@@ -39,8 +39,8 @@ from kubernetes import client
 from scim2_client import BaseSyncSCIMClient
 
 from tests.support.kube import KubeEnv
-from zero_scim.k8s.coordinates import GROUP, TENANT, VERSION, tenant_manifest
-from zero_scim.k8s.tokens import SECRET_NAME, new_token, secret_manifest
+from zero_scim.kube.coordinates import GROUP, TENANT, VERSION, tenant_manifest
+from zero_scim.kube.tokens import SECRET_NAME, new_token, secret_manifest
 
 BASE_PATH = "/scim/v2"
 START_TIMEOUT = 60.0

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 
 from tests.support.scim import scim_client
-from zero_scim.api.app import ScimApp, create_app
-from zero_scim.api.config import Settings
-from zero_scim.api.storage.store import Storage
+from zero_scim_api.app import ScimApp, create_app
+from zero_scim_api.config import Settings
+from zero_scim_api.storage.store import Storage
 
 SPC = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -8,9 +8,9 @@ import pytest
 
 from tests.support.kube import KubeEnv
 from tests.support.scim import TenantInfo, root_client
-from zero_scim.api.app import ScimApp, create_app
-from zero_scim.api.config import Settings
-from zero_scim.api.storage.store import Storage
+from zero_scim_api.app import ScimApp, create_app
+from zero_scim_api.config import Settings
+from zero_scim_api.storage.store import Storage
 
 
 async def test_health_and_ready_need_no_token(app: ScimApp) -> None:

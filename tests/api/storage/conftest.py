@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from tests.support.kube import KubeEnv
-from zero_scim.api.storage.store import Storage
-from zero_scim.k8s.coordinates import GROUP, TENANT, VERSION, tenant_manifest
+from zero_scim.kube.coordinates import GROUP, TENANT, VERSION, tenant_manifest
+from zero_scim_api.storage.store import Storage
 
 
 @pytest.fixture(scope="module")

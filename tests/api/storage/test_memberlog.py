@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zero_scim.api.storage.memberlog import MemberLog
+from zero_scim_api.storage.memberlog import MemberLog
 
 
 def delta(

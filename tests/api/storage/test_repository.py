@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from tests.support.kube import KubeEnv
-from zero_scim.api.storage.kubeapi import resource_path
-from zero_scim.api.storage.store import Storage
-from zero_scim.k8s.coordinates import GROUP, GROUP_KIND, MEMBER_BATCH, USER, VERSION
-from zero_scim.k8s.names import user_object_name
+from zero_scim.kube.coordinates import GROUP, GROUP_KIND, MEMBER_BATCH, USER, VERSION
+from zero_scim.kube.names import user_object_name
 from zero_scim.scim import errors as scim
+from zero_scim_api.storage.kubeapi import resource_path
+from zero_scim_api.storage.store import Storage
 
 pytestmark = pytest.mark.cluster
 

@@ -16,8 +16,8 @@ from tests.support.accounts import (
     Tenant,
     running_accounts_service,
 )
-from zero_scim.operator import downstream
-from zero_scim.operator.downstream import (
+from zero_scim_operator import downstream
+from zero_scim_operator.downstream import (
     AccountInput,
     ConflictError,
     DownstreamError,

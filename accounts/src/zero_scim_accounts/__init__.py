@@ -1,0 +1,1 @@
+"""A faithful local implementation of Zero's account service (for development and tests)."""

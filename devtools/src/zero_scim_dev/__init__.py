@@ -1,0 +1,1 @@
+"""Development tooling: the local Kubernetes cluster, the whole local stack, the CRDs."""

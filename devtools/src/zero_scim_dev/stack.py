@@ -1,0 +1,287 @@
+"""``zero-scim dev``: the whole local stack in the foreground.
+
+Starts (or reuses) the local control plane, installs the CRDs, runs the Zero accounts
+service, the SCIM API and the operator as child processes, declares a demo tenant, waits
+until the operator has issued its token and the API accepts it, then prints::
+
+    SCIM_BASE_URL=http://127.0.0.1:8080/scim/v2
+    SCIM_TOKEN=zscim_…
+    KUBECONFIG=/root/.cache/zero-scim/clusters/default/kubeconfig
+
+and a curl example. Ctrl-C (or SIGTERM) stops everything this command started — the
+control plane too, unless it was already running before. Logs: ``<data>/logs/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zero_scim.kube.coordinates import GROUP, TENANT, VERSION, tenant_manifest
+from zero_scim.kube.tokens import KEY_TOKEN, SECRET_NAME
+from zero_scim_dev.cluster.build import ensure_binaries
+from zero_scim_dev.cluster.cluster import LocalCluster, default_data_dir
+from zero_scim_dev.cluster.errors import ClusterError
+from zero_scim_dev.crds import apply_crds
+
+DEMO = "demo"
+ORG = "demo-org"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, default=None, help="control-plane data folder")
+    parser.add_argument("--api-port", type=int, default=8080, help="SCIM API port (0: any)")
+    parser.add_argument("--accounts-port", type=int, default=8090, help="accounts port (0: any)")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to become ready")
+
+
+def say(message: str) -> None:
+    print(f"zero-scim dev: {message}", file=sys.stderr, flush=True)
+
+
+def _port(preferred: int) -> int:
+    if preferred == 0:
+        return 0
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+        except OSError:
+            say(f"port {preferred} is busy; using a free one")
+            return 0
+    return preferred
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[str]
+    log: Path
+    url: str = ""
+
+
+class Stack:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.logs = data_dir / "logs"
+        self.children: list[Child] = []
+
+    def spawn(self, name: str, args: list[str], env: dict[str, str], url_prefix: str = "") -> Child:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log_path = self.logs / f"{name}.log"
+        log = log_path.open("a")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "zero_scim.cli", *args],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            text=True,
+            start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
+        )
+        child = Child(name, process, log_path)
+        ready = threading.Event()
+
+        def pump() -> None:
+            assert process.stdout is not None
+            for line in process.stdout:
+                if url_prefix and line.startswith(url_prefix) and not child.url:
+                    child.url = line.split("=", 1)[1].strip()
+                    ready.set()
+                log.write(line)
+                log.flush()
+            ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        self.children.append(child)
+        if url_prefix:
+            ready.wait(60)
+            if not child.url:
+                raise ClusterError(f"{name} did not start", log_path=log_path)
+        return child
+
+    def check(self) -> None:
+        for child in self.children:
+            code = child.process.poll()
+            if code is not None:
+                raise ClusterError(f"{child.name} exited with status {code}", log_path=child.log)
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            if child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        for child in reversed(self.children):
+            try:
+                child.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+
+
+def _secret_value(data: dict[str, str] | None, key: str) -> str:
+    raw = (data or {}).get(key, "")
+    return base64.b64decode(raw).decode() if raw else ""
+
+
+def _ensure_demo_tenant(api_client: Any, accounts_url: str, api_key: str) -> None:
+    from kubernetes import client
+
+    core = client.CoreV1Api(api_client)
+    custom = client.CustomObjectsApi(api_client)
+    with contextlib.suppress(client.ApiException):
+        core.create_namespace({"metadata": {"name": DEMO}})
+    secret = {"metadata": {"name": "zero-api-key"}, "stringData": {"apiKey": api_key}}
+    try:
+        core.create_namespaced_secret(DEMO, secret)
+    except client.ApiException:
+        core.replace_namespaced_secret("zero-api-key", DEMO, secret)
+    spec = {
+        "namespace": DEMO,
+        "displayName": "Demo tenant",
+        "downstream": {
+            "baseUrl": accounts_url,
+            "orgId": ORG,
+            "apiKeySecretRef": {"name": "zero-api-key"},
+            "resyncInterval": "1m",
+        },
+    }
+    try:
+        custom.create_cluster_custom_object(
+            GROUP, VERSION, TENANT.plural, tenant_manifest(DEMO, spec)
+        )
+    except client.ApiException as exc:
+        if exc.status != 409:
+            raise
+        custom.patch_cluster_custom_object(GROUP, VERSION, TENANT.plural, DEMO, {"spec": spec})
+
+
+def _wait_token(api_client: Any, deadline: float, stack: Stack) -> str:
+    from kubernetes import client
+
+    core = client.CoreV1Api(api_client)
+    while time.monotonic() < deadline:
+        stack.check()
+        try:
+            token = _secret_value(core.read_namespaced_secret(SECRET_NAME, DEMO).data, KEY_TOKEN)
+            if token:
+                return token
+        except client.ApiException:
+            pass
+        time.sleep(0.3)
+    raise ClusterError("the operator did not create the demo tenant's token in time")
+
+
+def _wait_accepted(base_url: str, token: str, deadline: float, stack: Stack) -> None:
+    request = urllib.request.Request(
+        f"{base_url}/ServiceProviderConfig", headers={"Authorization": f"Bearer {token}"}
+    )
+    while time.monotonic() < deadline:
+        stack.check()
+        try:
+            with urllib.request.urlopen(request, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    raise ClusterError("the SCIM API did not accept the demo token in time")
+
+
+def _api_key(data_dir: Path) -> str:
+    path = data_dir / "demo-api-key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def run(args: argparse.Namespace) -> int:
+    from kubernetes import config
+
+    cluster = LocalCluster(args.data_dir or default_data_dir())
+    data_dir = cluster.data_dir
+    was_running = bool(cluster.state_path.exists() and cluster.status().get("ready"))
+    stack = Stack(data_dir)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    started = time.monotonic()
+    try:
+        say("starting the local control plane")
+        kubeconfig = cluster.up(ensure_binaries())
+        api_client = config.new_client_from_config(config_file=str(kubeconfig))
+        apply_crds(api_client)
+        env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"}
+        api_key = _api_key(data_dir)
+        admin_token = secrets.token_urlsafe(16)
+        say("starting the Zero accounts service, the SCIM API and the operator")
+        accounts = stack.spawn(
+            "accounts",
+            ["accounts", "--host", "127.0.0.1", "--port", str(_port(args.accounts_port)),
+             "--db", str(data_dir / "accounts.sqlite3"), "--org", f"{ORG}:{api_key}",
+             "--admin-token", admin_token],
+            env,
+            "ZERO_ACCOUNTS_URL=",
+        )  # fmt: skip
+        api = stack.spawn(
+            "api",
+            ["api", "--host", "127.0.0.1", "--port", str(_port(args.api_port)),
+             "--kubeconfig", str(kubeconfig), "--operator-finalizer"],
+            env,
+            "SCIM_API_URL=",
+        )  # fmt: skip
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            liveness_port = probe.getsockname()[1]
+        stack.spawn(
+            "operator", ["operator", "--liveness", f"http://127.0.0.1:{liveness_port}/healthz"], env
+        )
+        _ensure_demo_tenant(api_client, accounts.url, api_key)
+        deadline = time.monotonic() + args.timeout
+        token = _wait_token(api_client, deadline, stack)
+        base_url = f"{api.url}/scim/v2"
+        _wait_accepted(base_url, token, deadline, stack)
+        print(f"SCIM_BASE_URL={base_url}")
+        print(f"SCIM_TOKEN={token}")
+        print(f"KUBECONFIG={kubeconfig}")
+        print(f"ZERO_ACCOUNTS_URL={accounts.url}  (admin token: {admin_token})")
+        user = '{"userName":"ada@example.com","active":true}'
+        elapsed = time.monotonic() - started
+        print(
+            "\nTry it:\n"
+            f"  curl -s -H 'Authorization: Bearer {token}' \\\n"
+            f"    -H 'Content-Type: application/scim+json' -d '{user}' {base_url}/Users\n"
+            f"  kubectl --kubeconfig {kubeconfig} get scimusers -n {DEMO}\n"
+            f"  curl -s -H 'Authorization: Bearer {api_key}' \\\n"
+            f"    {accounts.url}/v1/orgs/{ORG}/accounts\n"
+            f"\nReady in {elapsed:.0f}s. Logs: {stack.logs}. Ctrl-C stops everything.",
+            flush=True,
+        )
+        while not stopping.wait(0.5):
+            stack.check()
+        say("stopping")
+        return 0
+    except ClusterError as exc:
+        say(f"error: {exc}")
+        return 1
+    finally:
+        stack.stop()
+        if not was_running:
+            cluster.down()

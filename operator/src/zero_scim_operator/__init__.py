@@ -1,0 +1,1 @@
+"""The Kopf operator: handlers translate watch events, services reconcile, downstream calls Zero."""

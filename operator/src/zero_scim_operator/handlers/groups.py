@@ -1,0 +1,40 @@
+"""ScimGroup handlers: one reconciling loop per group (woken by the watch-event handlers in
+:mod:`~zero_scim_operator.handlers.indexes`); release on deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from zero_scim.kube.coordinates import GROUP, VERSION
+from zero_scim_operator.factory import Factory
+from zero_scim_operator.models import ScimObject
+
+
+def register(registry: kopf.OperatorRegistry, factory: Factory) -> None:
+    @kopf.daemon(
+        GROUP,
+        VERSION,
+        "scimgroups",
+        id="reconcile",
+        registry=registry,
+        cancellation_timeout=1.0,
+    )
+    async def group_loop(body: kopf.Body, namespace: str | None, name: str, **kwargs: Any) -> None:
+        factory.bind(kwargs)
+        await factory.groups.run(str(namespace), name, lambda: body)  # ``body`` is kept live
+
+    @kopf.on.delete(GROUP, VERSION, "scimgroups", id="release", registry=registry, timeout=None)
+    async def release_group(body: kopf.Body, **kwargs: Any) -> None:
+        factory.bind(kwargs)
+        group = ScimObject.from_body(body)
+        outcome = await factory.groups.release(group)
+        if outcome.warn:
+            factory.events.post(
+                group.ref.as_reference(), "Warning", outcome.reason, outcome.message
+            )
+        if not outcome.done:
+            raise kopf.TemporaryError(
+                f"{outcome.reason}: {outcome.message}", delay=outcome.retry_after or 5.0
+            )

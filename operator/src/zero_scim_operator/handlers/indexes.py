@@ -1,0 +1,86 @@
+"""The in-memory directory: a Kopf index for tenants, watch-event handlers for the rest.
+
+Tenants are few and every handler needs its tenant from the first event on, so they are
+a Kopf index (complete before any handler runs). Users, groups and member-log entries
+are many: they are put into :class:`~zero_scim_operator.directory.Directory` by
+``on.event`` handlers (see there why not as Kopf indexes). These functions only
+summarise and wake loops; they never call anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import kopf
+
+from zero_scim.kube.coordinates import GROUP, LABEL_GROUP, VERSION
+from zero_scim_operator.directory import GroupEntry, UserEntry
+from zero_scim_operator.factory import Factory
+from zero_scim_operator.handlers.scope import Scope
+from zero_scim_operator.models import BatchEntry, Tenant
+
+_BATCH_SUFFIX = re.compile(r"-\d{10}(-p\d+)?$")
+
+
+def register(registry: kopf.OperatorRegistry, factory: Factory, scope: Scope) -> None:
+    directory = factory.directory
+
+    @kopf.index(GROUP, VERSION, "zerotenants", id="tenant_index", registry=registry)
+    async def tenant_index(body: kopf.Body, **_: Any) -> dict[str, Tenant]:
+        tenant = Tenant.from_body(body)
+        return {tenant.namespace: tenant} if scope.serves(tenant.namespace) else {}
+
+    @kopf.on.event(GROUP, VERSION, "scimusers", id="directory", registry=registry)
+    async def user_event(
+        body: kopf.Body, namespace: str | None, name: str, type: str | None, **kwargs: Any
+    ) -> None:
+        factory.bind(kwargs)
+        _listing(factory, type)
+        if type == "DELETED":
+            directory.drop_user(str(namespace), name)
+        else:
+            directory.put_user(str(namespace), UserEntry.from_body(body))
+
+    @kopf.on.event(GROUP, VERSION, "scimgroups", id="directory", registry=registry)
+    async def group_event(
+        body: kopf.Body, namespace: str | None, name: str, type: str | None, **kwargs: Any
+    ) -> None:
+        factory.bind(kwargs)
+        _listing(factory, type)
+        if type == "DELETED":
+            directory.drop_group(str(namespace), name)
+        else:
+            directory.put_group(str(namespace), GroupEntry.from_body(body))
+        factory.groups.wake(str(namespace), name)
+
+    @kopf.on.event(GROUP, VERSION, "scimmemberbatches", id="directory", registry=registry)
+    async def batch_event(
+        body: kopf.Body,
+        namespace: str | None,
+        name: str,
+        labels: kopf.Labels,
+        type: str | None,
+        **kwargs: Any,
+    ) -> None:
+        factory.bind(kwargs)
+        _listing(factory, type)
+        group = group_of_batch(name, labels)
+        entry = BatchEntry.from_body(body)
+        if type == "DELETED" or entry is None:
+            directory.drop_batch(str(namespace), group, name)
+        else:
+            directory.put_batch(str(namespace), group, entry)
+        factory.groups.wake(str(namespace), group)
+
+
+def _listing(factory: Factory, type_: str | None) -> None:
+    if type_ is None:  # Kopf marks the objects of a (re)listing with no event type
+        factory.directory.listed(asyncio.get_running_loop().time())
+
+
+def group_of_batch(name: str, labels: Any) -> str:
+    """The ScimGroup object a member-log entry belongs to (label, else its name)."""
+    group = labels.get(LABEL_GROUP) if labels else None
+    return str(group) if group else _BATCH_SUFFIX.sub("", name)

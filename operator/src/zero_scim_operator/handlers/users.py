@@ -1,0 +1,40 @@
+"""ScimUser handlers: sync on create/update, release on deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from zero_scim.kube.coordinates import GROUP, VERSION
+from zero_scim_operator.factory import Factory
+from zero_scim_operator.models import ScimObject
+from zero_scim_operator.services.common import utcnow
+
+
+def register(registry: kopf.OperatorRegistry, factory: Factory) -> None:
+    # retries/timeout: unlimited -- a downstream outage must not make a user give up;
+    # each retry's delay is computed by the service (exponential, jittered, Retry-After).
+    @kopf.on.create(GROUP, VERSION, "scimusers", id="sync", registry=registry, timeout=None)
+    @kopf.on.update(GROUP, VERSION, "scimusers", id="sync", registry=registry, timeout=None)
+    async def sync_user(body: kopf.Body, patch: kopf.Patch, retry: int, **kwargs: Any) -> None:
+        factory.bind(kwargs)
+        user = ScimObject.from_body(body)
+        outcome = await factory.users.sync(user, attempt=retry)
+        patch.setdefault("status", {}).update(factory.users.status(user, outcome, utcnow()))
+        if outcome.retry_after is not None:
+            raise kopf.TemporaryError(
+                f"{outcome.reason}: {outcome.message}", delay=outcome.retry_after
+            )
+
+    @kopf.on.delete(GROUP, VERSION, "scimusers", id="release", registry=registry, timeout=None)
+    async def release_user(body: kopf.Body, **kwargs: Any) -> None:
+        factory.bind(kwargs)
+        user = ScimObject.from_body(body)
+        outcome = await factory.users.release(user)
+        if outcome.warn:
+            factory.events.post(user.ref.as_reference(), "Warning", outcome.reason, outcome.message)
+        if not outcome.done:
+            raise kopf.TemporaryError(
+                f"{outcome.reason}: {outcome.message}", delay=outcome.retry_after or 5.0
+            )

@@ -1,0 +1,278 @@
+"""ScimUser → Zero account: upsert on create/update, delete (or release) on deletion.
+
+Every call is idempotent downstream (the account is keyed by the SCIM id), so a retry, a
+restart mid-call or a second operator process never creates anything twice. A user's
+sync writes exactly one status patch (through Kopf, together with Kopf's own marker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from zero_scim.kube.coordinates import LABEL_SCIM_ID, USER
+from zero_scim.kube.tokens import format_time
+from zero_scim_operator import conditions
+from zero_scim_operator.directory import SYNCED, Directory, UserEntry
+from zero_scim_operator.downstream import (
+    ConflictError,
+    DownstreamError,
+    PermanentError,
+    TransientError,
+)
+from zero_scim_operator.kube import Conflict, Kube, KubeError
+from zero_scim_operator.mapping import (
+    InvalidObject,
+    account_fingerprint,
+    account_input,
+    external_key,
+)
+from zero_scim_operator.models import ScimObject
+from zero_scim_operator.services.common import (
+    EventSink,
+    KeyedLocks,
+    ReleaseOutcome,
+    SyncOutcome,
+    truncate,
+    utcnow,
+)
+from zero_scim_operator.services.downstream import (
+    Downstreams,
+    TenantNotReady,
+    delete_downstream,
+    is_auth_failure,
+)
+from zero_scim_operator.services.gate import Backoff
+from zero_scim_operator.settings import OperatorConfig
+
+logger = logging.getLogger(__name__)
+
+#: A 409 (e-mail taken) needs another user to change first: retried slowly, in memory
+#: (not through Kopf, whose retry delays would also hold back a fix of the user's own spec).
+CONFLICT_BACKOFF = Backoff(base=5.0, cap=300.0)
+_LABEL_VALUE_MAX = 63
+
+
+class UserService:
+    def __init__(
+        self,
+        downstreams: Downstreams,
+        directory: Directory,
+        kube: Kube,
+        events: EventSink,
+        config: OperatorConfig,
+    ) -> None:
+        self._downstreams = downstreams
+        self._directory = directory
+        self._kube = kube
+        self._events = events
+        self._config = config
+        self._backoff = Backoff(config.backoff_base, config.backoff_cap)
+        self._locks = KeyedLocks()
+        self._rng = random.Random()
+        self._repairs: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._conflicts: dict[tuple[str, str], int] = {}
+
+    # -- sync ----------------------------------------------------------------------------
+
+    async def sync(self, user: ScimObject, *, attempt: int = 0) -> SyncOutcome:
+        """Make the downstream account match the user (create, update, enable/disable)."""
+        try:
+            runtime = await self._downstreams.get(user.namespace)
+        except TenantNotReady as exc:
+            return SyncOutcome(False, exc.reason, exc.message)
+        try:
+            key = external_key(user.spec)
+            account = account_input(user.spec)
+        except InvalidObject as exc:
+            return SyncOutcome(False, "InvalidUser", str(exc), warn=True)
+        async with self._locks.hold((user.namespace, user.name)):
+            try:
+                upserted = await runtime.call(
+                    lambda zero: zero.upsert_account(key, account),
+                    budget=self._config.retry_budget,
+                )
+            except ConflictError as exc:
+                key_ = (user.namespace, user.name)
+                conflicts = self._conflicts[key_] = self._conflicts.get(key_, -1) + 1
+                self._schedule_repair(user, CONFLICT_BACKOFF.delay(conflicts, self._rng))
+                return SyncOutcome(False, "Conflict", str(exc), warn=True)
+            except TransientError as exc:
+                delay = self._backoff.delay(attempt, self._rng)
+                reason = "DownstreamUnavailable"
+                return SyncOutcome(False, reason, str(exc), retry_after=delay, warn=True)
+            except PermanentError as exc:
+                if is_auth_failure(exc):
+                    self._downstreams.invalidate(user.namespace)
+                    return SyncOutcome(False, "DownstreamUnauthorized", str(exc), warn=True)
+                return SyncOutcome(False, "Rejected", str(exc), warn=True)
+            except DownstreamError as exc:  # any other answer: report, do not loop
+                return SyncOutcome(False, "Rejected", str(exc), warn=True)
+        self._conflicts.pop((user.namespace, user.name), None)
+        result = upserted.resource
+        state = "enabled" if result.enabled else "disabled"
+        return SyncOutcome(
+            True,
+            "Synced",
+            f"account {result.id} ({state}, version {result.version})",
+            downstream_id=result.id,
+        )
+
+    def status(self, user: ScimObject, outcome: SyncOutcome, now: datetime) -> dict[str, Any]:
+        """The status patch recording ``outcome`` (and posts the Event of a new failure)."""
+        condition = (
+            conditions.true(SYNCED, outcome.reason, outcome.message, user.generation)
+            if outcome.synced
+            else conditions.false(SYNCED, outcome.reason, outcome.message, user.generation)
+        )
+        status: dict[str, Any] = {
+            "observedGeneration": user.generation,
+            "conditions": conditions.merge(user.status.get("conditions"), [condition], now),
+        }
+        if outcome.synced:
+            status["downstreamId"] = outcome.downstream_id
+            status["lastSyncedAt"] = format_time(now)
+            status["lastError"] = None
+        else:
+            error = truncate(f"{outcome.reason}: {outcome.message}")
+            status["lastError"] = error
+            if outcome.warn and user.status.get("lastError") != error:
+                self._events.post(
+                    user.ref.as_reference(), "Warning", outcome.reason, outcome.message
+                )
+        return status
+
+    # -- deletion ------------------------------------------------------------------------
+
+    async def release(self, user: ScimObject) -> ReleaseOutcome:
+        """Delete the downstream account before the user goes — unless it was renamed."""
+        self._cancel_repair(user.namespace, user.name)
+        if not user.scim_id:
+            return ReleaseOutcome(True, "NoId", "the user has no SCIM id")
+        sibling = await self._live_sibling(user)
+        if sibling is not None:
+            return ReleaseOutcome(
+                True, "Renamed", f"SCIM id {user.scim_id} lives on as ScimUser {sibling}"
+            )
+        try:
+            key = external_key(user.spec)
+        except InvalidObject as exc:
+            return ReleaseOutcome(True, "InvalidUser", str(exc))
+        async with self._locks.hold((user.namespace, user.name)):
+            return await delete_downstream(
+                self._downstreams,
+                user.namespace,
+                "account",
+                key,
+                lambda zero, k: zero.delete_account(k),
+                budget=self._config.retry_budget,
+                retry_after=self._backoff.delay(0, self._rng),
+            )
+
+    async def _live_sibling(self, user: ScimObject) -> str | None:
+        """Another live ScimUser with the same SCIM id (a rename), if any."""
+        for entry in self._directory.users_with_id(user.namespace, user.scim_id):
+            if entry.name != user.name and not entry.deleting:
+                return entry.name
+        if len(user.scim_id) > _LABEL_VALUE_MAX:
+            return None
+        # The index is fed by the same watch, but per-object workers run concurrently:
+        # confirm with the API server's watch cache (at least as fresh as our watch).
+        try:
+            items = await self._kube.list_objects(
+                USER,
+                user.namespace,
+                label_selector=f"{LABEL_SCIM_ID}={user.scim_id}",
+                cached=True,
+            )
+        except KubeError as exc:
+            logger.warning("cannot confirm renames of %s: %s", user.name, exc)
+            return None
+        for item in items:
+            other = ScimObject.from_body(item)
+            if other.name != user.name and not other.deleting and other.scim_id == user.scim_id:
+                return other.name
+        return None
+
+    # -- repair (resync, slow retries) ---------------------------------------------------
+
+    def _schedule_repair(self, user: ScimObject, delay: float) -> None:
+        key = (user.namespace, user.name)
+        self._cancel_repair(*key)
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            self._repairs.pop(key, None)
+            try:
+                await self.repair(*key)
+            except Exception:
+                logger.exception("retry of %s/%s failed", *key)
+
+        self._repairs[key] = asyncio.create_task(later(), name=f"repair {key}")
+
+    def _cancel_repair(self, namespace: str, name: str) -> None:
+        task = self._repairs.pop((namespace, name), None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    async def close(self) -> None:
+        for task in list(self._repairs.values()):
+            task.cancel()
+        self._repairs.clear()
+
+    async def repair(
+        self, namespace: str, name: str, seen: str | None = None
+    ) -> SyncOutcome | None:
+        """Sync one user outside Kopf (drift repair) and record it, guarded by its RV.
+
+        ``seen``: the fingerprint of the account as the resync listed it. If the user,
+        read again now, is synced and wants exactly that account, the "drift" was a sync
+        that happened during the listing: nothing is sent.
+        """
+        for _ in range(3):
+            body = await self._kube.get_object(USER, namespace, name)
+            if body is None:
+                return None
+            user = ScimObject.from_body(body)
+            if user.deleting:
+                return None
+            if seen is not None and UserEntry.from_body(body).synced:
+                try:
+                    if account_fingerprint(account_input(user.spec)) == seen:
+                        return None
+                except InvalidObject:
+                    pass
+            outcome = await self.sync(user)
+            if outcome.retry_after is not None:
+                return outcome  # Kopf or the next resync tries again
+            status = self.status(user, outcome, utcnow())
+            if _unchanged(user, status):
+                return outcome  # nothing new to record: no write
+            status["kopf"] = {"handledGeneration": user.generation}
+            try:
+                await self._kube.patch_status(
+                    USER, namespace, name, status, resource_version=user.resource_version
+                )
+            except Conflict:
+                continue  # changed meanwhile: read again, sync the newer spec
+            except KubeError as exc:
+                logger.warning("repair of %s/%s: cannot record status: %s", namespace, name, exc)
+            return outcome
+        return None
+
+
+def _unchanged(user: ScimObject, status: Mapping[str, Any]) -> bool:
+    """Does ``status`` say what the user's status already says (timestamps aside)?"""
+    current = user.status
+    if (current.get("kopf") or {}).get("handledGeneration") != user.generation:
+        return False
+    for key in ("observedGeneration", "lastError", "downstreamId"):
+        if key in status and status[key] != current.get(key):
+            return False
+    now = {c["type"]: (c["status"], c.get("reason")) for c in status.get("conditions", [])}
+    old = conditions.find(current.get("conditions"), SYNCED)
+    return old is not None and now.get(SYNCED) == (old.get("status"), old.get("reason"))
