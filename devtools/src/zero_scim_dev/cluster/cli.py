@@ -11,6 +11,7 @@ from pathlib import Path
 from zero_scim_dev.cluster.build import ensure_binaries
 from zero_scim_dev.cluster.cluster import LocalCluster
 from zero_scim_dev.cluster.errors import ClusterError
+from zero_scim_dev.cluster.node import NodeCluster
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +19,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data-dir",
         type=Path,
         default=None,
-        help="data folder (default: ~/.cache/zero-scim/clusters/default)",
+        help="data folder (default: ~/.cache/zero-scim/clusters/default, with --node .../node)",
+    )
+    parser.add_argument(
+        "--node",
+        action="store_true",
+        help="the one-node cluster: the control plane plus a node that runs Pods (scheduler, "
+        "kubelet, kube-proxy, containerd, bridge CNI, DNS); changes the host (restored by "
+        "`down --node`), one per machine, needs root",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("up", help="build once if needed, start, wait for /readyz, print KUBECONFIG")
@@ -35,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    cluster = LocalCluster(args.data_dir)
+    cluster = NodeCluster(args.data_dir) if args.node else LocalCluster(args.data_dir)
     try:
         if args.action == "build":
             ensure_binaries()

@@ -86,6 +86,11 @@ class Ports:
     etcd_peer: int = 0
     apiserver: int = 0
     controller_manager: int = 0
+    # The node's (zero_scim_dev.cluster.node): 0 on a control plane alone.
+    scheduler: int = 0
+    kubelet_healthz: int = 0
+    proxy_healthz: int = 0
+    proxy_metrics: int = 0
 
 
 @dataclass
@@ -161,7 +166,17 @@ class Identity:
 
 
 class LocalCluster:
-    """One local control plane, described by its data folder."""
+    """One local control plane, described by its data folder.
+
+    A subclass adds processes (``process_order``), ports (``port_names``) and steps
+    (``_prepare_host``, ``_start_more``); :class:`zero_scim_dev.cluster.node.NodeCluster`
+    is one.
+    """
+
+    process_order: tuple[str, ...] = PROCESS_ORDER
+    port_names: tuple[str, ...] = ("etcd", "etcd_peer", "apiserver", "controller_manager")
+    #: Where the API server listens (and what the kubeconfigs name).
+    bind_address = "127.0.0.1"
 
     def __init__(self, data_dir: Path | None = None, *, progress: Progress = _stderr_progress):
         self.data_dir = (data_dir or default_data_dir()).expanduser().resolve()
@@ -178,7 +193,7 @@ class LocalCluster:
         self.logs.mkdir(exist_ok=True)
         state = self._load_state()
         running = {name for name, rec in state.processes.items() if _alive(rec)}
-        if running == set(PROCESS_ORDER) and self._ready(state.ports.apiserver):
+        if running == set(self.process_order) and self._ready(state.ports.apiserver):
             return self.kubeconfig
         if running:
             self.progress(
@@ -189,16 +204,18 @@ class LocalCluster:
         elif state.processes:
             self.progress(f"zero-scim: stale state in {self.data_dir} (processes gone); restarting")
         state.processes = {}
-        pki = ensure_pki(self.data_dir / "pki", binaries.openssl)
-        self._ensure_admin_token()
+        pki = self._ensure_pki(binaries)
+        self._ensure_tokens()
         state.ports = self._choose_ports(state.ports)
         state.save(self.state_path)
         try:
+            self._prepare_host(state)
             self._start_etcd(binaries, state)
             self._start_apiserver(binaries, pki, state)
             self._write_kubeconfigs(state.ports.apiserver, pki)
             self._wait_ready(state, "kube-apiserver")
             self._start_controller_manager(binaries, pki, state)
+            self._start_more(binaries, pki, state)
         except BaseException:
             self._stop(state)
             raise
@@ -247,8 +264,23 @@ class LocalCluster:
         self._write_kubeconfig(path, state.ports.apiserver, Pki.in_dir(self.data_dir / "pki"), name)
         return Identity(name=name, groups=tuple(groups), token=token, kubeconfig=path)
 
+    # -- steps a subclass extends ------------------------------------------------------
+    def _ensure_pki(self, binaries: Binaries) -> Pki:
+        return ensure_pki(self.data_dir / "pki", binaries.openssl)
+
+    def _ensure_tokens(self) -> None:
+        self._ensure_admin_token()
+
+    def _prepare_host(self, state: State) -> None:
+        """Before etcd starts (nothing to do for a control plane on loopback)."""
+
+    def _start_more(self, binaries: Binaries, pki: Pki, state: State) -> None:
+        """After the controller manager started (nothing more for a control plane)."""
+
     # -- processes ---------------------------------------------------------------------
-    def _spawn(self, name: str, argv: list[str], state: State) -> None:
+    def _spawn(
+        self, name: str, argv: list[str], state: State, env: dict[str, str] | None = None
+    ) -> None:
         _reap_exited()
         log_path = self.logs / f"{name}.log"
         with log_path.open("ab") as log:
@@ -261,6 +293,7 @@ class LocalCluster:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # survives the `up` command and Ctrl-C in its shell
                 cwd=self.data_dir,
+                env=env,
             )
         _children[proc.pid] = proc
         ticks = _start_ticks(proc.pid)
@@ -270,8 +303,12 @@ class LocalCluster:
         state.save(self.state_path)
 
     def _stop(self, state: State) -> list[str]:
+        return self._stop_processes(state, tuple(reversed(self.process_order)))
+
+    def _stop_processes(self, state: State, names: tuple[str, ...]) -> list[str]:
+        """Stop ``names`` in that order: SIGTERM by recorded pid, SIGKILL after 10 s."""
         stopped: list[str] = []
-        for name in reversed(PROCESS_ORDER):
+        for name in names:
             record = state.processes.get(name)
             if record is None:
                 continue
@@ -316,8 +353,8 @@ class LocalCluster:
         return [
             str(binaries.kube_apiserver),
             f"--etcd-servers=http://127.0.0.1:{ports.etcd}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
+            f"--bind-address={self.bind_address}",
+            f"--advertise-address={self.bind_address}",
             f"--secure-port={ports.apiserver}",
             "--insecure-port=0",
             f"--tls-cert-file={pki.serving_cert}",
@@ -341,21 +378,22 @@ class LocalCluster:
 
     def _start_controller_manager(self, binaries: Binaries, pki: Pki, state: State) -> None:
         self._spawn(
-            "kube-controller-manager",
-            [
-                str(binaries.kube_controller_manager),
-                f"--kubeconfig={self.kubeconfig}",
-                f"--controllers={CONTROLLERS}",
-                f"--service-account-private-key-file={pki.sa_key}",
-                f"--root-ca-file={pki.ca_cert}",
-                "--bind-address=127.0.0.1",
-                f"--secure-port={state.ports.controller_manager}",
-                "--port=0",
-                "--leader-elect=false",
-                "--v=1",
-            ],
-            state,
+            "kube-controller-manager", self._controller_manager_argv(binaries, pki, state), state
         )
+
+    def _controller_manager_argv(self, binaries: Binaries, pki: Pki, state: State) -> list[str]:
+        return [
+            str(binaries.kube_controller_manager),
+            f"--kubeconfig={self.kubeconfig}",
+            f"--controllers={CONTROLLERS}",
+            f"--service-account-private-key-file={pki.sa_key}",
+            f"--root-ca-file={pki.ca_cert}",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={state.ports.controller_manager}",
+            "--port=0",
+            "--leader-elect=false",
+            "--v=1",
+        ]
 
     def _restart_apiserver_if_running(self) -> None:
         if not self.state_path.exists():
@@ -390,7 +428,8 @@ class LocalCluster:
             return False
         token = self._read_tokens().get(ADMIN, ("", ()))[0]
         request = urllib.request.Request(
-            f"https://127.0.0.1:{port}/readyz", headers={"Authorization": f"Bearer {token}"}
+            f"https://{self.bind_address}:{port}/readyz",
+            headers={"Authorization": f"Bearer {token}"},
         )
         try:
             with urllib.request.urlopen(request, timeout=2, context=self._ssl_context()) as resp:
@@ -438,7 +477,7 @@ class LocalCluster:
         # Keep earlier ports when free (etcd remembers its peer URL); otherwise pick new ones.
         chosen = Ports()
         taken: set[int] = set()
-        for name in ("etcd", "etcd_peer", "apiserver", "controller_manager"):
+        for name in self.port_names:
             port = getattr(previous, name)
             if not port or port in taken or not _port_free(port):
                 port = _free_port()
@@ -492,7 +531,7 @@ class LocalCluster:
                 {
                     "name": CONTEXT,
                     "cluster": {
-                        "server": f"https://127.0.0.1:{port}",
+                        "server": f"https://{self.bind_address}:{port}",
                         "certificate-authority": str(pki.ca_cert),
                     },
                 }

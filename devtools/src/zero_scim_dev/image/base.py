@@ -29,6 +29,10 @@ SUITE = "bookworm"
 #: useradd/groupadd, CA certificates. No compiler, no pip in the system Python.
 PACKAGES = ("python3", "python3-venv", "passwd", "ca-certificates")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
+SLIM = (
+    "var/lib/apt/lists/*", "var/cache/apt/*.bin", "var/cache/apt/archives/*.deb",
+    "usr/share/doc/*", "usr/share/man/*", "usr/share/info/*", "var/log/*.log",
+)  # fmt: skip
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -89,8 +93,7 @@ def ensure_base_image(podman: Podman, progress: Progress, *, rebuild: bool = Fal
 
 def _slim(rootfs: Path) -> None:
     """What an image does not need: apt's lists and caches, documentation, man pages."""
-    for pattern in ("var/lib/apt/lists/*", "var/cache/apt/*.bin", "var/cache/apt/archives/*.deb",
-                    "usr/share/doc/*", "usr/share/man/*", "usr/share/info/*", "var/log/*.log"):  # fmt: skip
+    for pattern in SLIM:
         for path in rootfs.glob(pattern):
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)

@@ -72,9 +72,7 @@ class Podman:
     def command(self, *args: str) -> list[str]:
         binary = shutil.which("podman")
         if binary is None:
-            raise ImageError(
-                "podman is not installed (apt-get install " + " ".join(PACKAGES) + ")"
-            )
+            raise ImageError("podman is not installed (apt-get install " + " ".join(PACKAGES) + ")")
         return [binary, *args]
 
     def run(
@@ -119,7 +117,7 @@ class Podman:
     def image_id(self, reference: str) -> str:
         return str(self.inspect(reference)["Id"])
 
-    def save_to(self, reference: str, consumer: Sequence[str], env: dict[str, str]) -> None:
+    def save_to(self, reference: str, consumer: Sequence[str]) -> None:
         """``podman save REFERENCE | CONSUMER...`` (an OCI archive streamed, no temp file)."""
         save = subprocess.Popen(
             self.command("save", "--format", "docker-archive", reference),
@@ -128,9 +126,7 @@ class Podman:
             stderr=subprocess.PIPE,
         )
         assert save.stdout is not None
-        load = subprocess.run(
-            list(consumer), stdin=save.stdout, capture_output=True, env=env, check=False
-        )
+        load = subprocess.run(list(consumer), stdin=save.stdout, capture_output=True, check=False)
         save.stdout.close()
         save_err = save.stderr.read().decode(errors="replace") if save.stderr else ""
         if save.wait() != 0:
