@@ -49,6 +49,9 @@ class Settings(BaseModel):
     #: the operator one API-server write per new object. Only where the operator runs
     #: (the chart, `zero-scim dev`): without it, deleted objects would never go away.
     operator_finalizer: bool = False
+    #: Seconds between SIGTERM and closing the listener, spent draining (``/readyz`` 503,
+    #: ``Connection: close``) while load balancers stop sending (zero_scim_api.shutdown).
+    shutdown_delay: float = Field(default=0.0, ge=0, le=300)
 
     @field_validator("base_path")
     @classmethod

@@ -6,7 +6,9 @@ answers while the index loads, ``/readyz`` and the SCIM routes answer 503 until 
 synced. Once listening, one line ``SCIM_API_URL=http://<host>:<port>`` goes to stdout
 (``--port 0`` picks a free port). If the watches have not synced within
 ``--ready-timeout`` seconds the process exits with status 1 (Kubernetes restarts it).
-SIGTERM/SIGINT stop accepting, finish in-flight requests, stop the watches, exit 0.
+SIGTERM/SIGINT: drain for ``--shutdown-delay`` seconds (``/readyz`` 503, responses
+``Connection: close``; :mod:`zero_scim_api.shutdown`), then stop accepting, finish in-flight
+requests, stop the watches, exit 0. A second signal skips the rest of the drain.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from zero_scim_api import logging as api_logging
 from zero_scim_api.app import create_app
 from zero_scim_api.config import Settings, SettingsError
 from zero_scim_api.metrics import Metrics
+from zero_scim_api.shutdown import Drain
 from zero_scim_api.storage.store import Storage
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="create users and groups with the operator's finalizer set (only where the "
         "operator runs: saves it one write per object)",
+    )
+    parser.add_argument(
+        "--shutdown-delay",
+        type=float,
+        default=None,
+        help="seconds to keep serving after SIGTERM while load balancers stop sending "
+        "(/readyz answers 503 meanwhile; default 0)",
     )
 
 
@@ -93,9 +103,9 @@ async def serve(settings: Settings, host: str, port: int, kubeconfig: Path | Non
         on_watch_restart=metrics.watch_restarted,
         finalizers=(FINALIZER,) if settings.operator_finalizer else (),
     )
-    app = create_app(settings, storage, metrics=metrics)
+    drain = Drain(create_app(settings, storage, metrics=metrics))
     config = uvicorn.Config(
-        app,
+        drain,
         http="httptools",
         loop="none",
         lifespan="off",
@@ -108,8 +118,20 @@ async def serve(settings: Settings, host: str, port: int, kubeconfig: Path | Non
     server = _Server(config)
     sock = _bind(host, port)
     loop = asyncio.get_running_loop()
+    stopping: list[asyncio.TimerHandle] = []
+
+    def on_signal() -> None:
+        if drain.draining or settings.shutdown_delay <= 0:
+            server.should_exit = True
+            return
+        log.info("stopping: draining for %ss", settings.shutdown_delay)
+        drain.start()
+        stopping.append(
+            loop.call_later(settings.shutdown_delay, setattr, server, "should_exit", True)
+        )
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+        loop.add_signal_handler(sig, on_signal)
     code = 0
     try:
         storage.start()
@@ -150,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
                 "log_level": args.log_level,
                 "ready_timeout": args.ready_timeout,
                 "operator_finalizer": args.operator_finalizer,
+                "shutdown_delay": args.shutdown_delay,
             }
         )
     except SettingsError as exc:

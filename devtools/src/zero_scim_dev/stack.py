@@ -47,6 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-port", type=int, default=8080, help="SCIM API port (0: any)")
     parser.add_argument("--accounts-port", type=int, default=8090, help="accounts port (0: any)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to become ready")
+    parser.add_argument(
+        "--pods",
+        action="store_true",
+        help="run it as Pods: images, the one-node cluster, the Helm chart (zero_scim_dev.pods)",
+    )
 
 
 def say(message: str) -> None:
@@ -209,6 +214,10 @@ def _api_key(data_dir: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.pods:
+        from zero_scim_dev import pods
+
+        return pods.run(args)
     from kubernetes import config
 
     cluster = LocalCluster(args.data_dir or default_data_dir())
