@@ -120,3 +120,68 @@ def test_the_dev_stack_provisions_a_user_with_its_printed_token(stack: DevStack)
     # Ctrl-C (SIGTERM here) stops everything it started, the control plane included.
     assert stack.stop() == 0
     assert not LocalCluster(stack.data_dir).status().get("ready")
+
+
+def _children(pid: int) -> dict[str, int]:
+    """The stack's children by command (``api``, ``operator``, ``accounts``) -> pid."""
+    import psutil
+
+    found: dict[str, int] = {}
+    for child in psutil.Process(pid).children():
+        cmdline = child.cmdline()
+        if "zero_scim.cli" in cmdline:
+            found[cmdline[cmdline.index("zero_scim.cli") + 1]] = child.pid
+    return found
+
+
+def test_a_crashed_child_is_restarted_and_the_rest_keeps_running(stack: DevStack) -> None:
+    stack.wait_ready()
+    base_url, token = stack.printed["SCIM_BASE_URL"], stack.printed["SCIM_TOKEN"]
+    before = _children(stack.process.pid)
+    assert set(before) == {"accounts", "api", "operator"}, before
+
+    os.kill(before["api"], signal.SIGKILL)  # a child of our child: we started it
+
+    deadline = time.monotonic() + 60
+    while "api restarted" not in stack.log_tail():
+        assert stack.process.poll() is None, f"zero-scim dev exited:\n{stack.log_tail()}"
+        assert time.monotonic() < deadline, f"the API was not restarted:\n{stack.log_tail()}"
+        time.sleep(0.2)
+    assert "api exited with status -9; restarting it in" in stack.log_tail()
+    after = _children(stack.process.pid)
+    assert after["api"] != before["api"]
+    # The rest kept running: the same processes.
+    assert after["accounts"] == before["accounts"] and after["operator"] == before["operator"]
+
+    # The restarted API serves on the printed URL, with the printed token, and the user
+    # it takes still reaches Zero through the operator that never stopped.
+    with httpx.Client(timeout=10) as http:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                created = http.post(
+                    f"{base_url}/Users",
+                    headers={"Authorization": f"Bearer {token}"},
+                    json={
+                        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                        "userName": "grace@example.com",
+                    },
+                )
+            except httpx.TransportError:
+                created = None
+            if created is not None and created.status_code != 503:
+                break
+            assert time.monotonic() < deadline, "the restarted API never became ready"
+            time.sleep(0.3)
+        assert created.status_code == 201, created.text
+        api_key = (stack.data_dir / "demo-api-key").read_text().strip()
+        account_url = (
+            f"{stack.printed['ZERO_ACCOUNTS_URL']}/v1/orgs/demo-org/accounts/{created.json()['id']}"
+        )
+        deadline = time.monotonic() + 30
+        while (
+            http.get(account_url, headers={"Authorization": f"Bearer {api_key}"}).status_code != 200
+        ):
+            assert time.monotonic() < deadline, "the user did not reach Zero"
+            time.sleep(0.2)
+    assert stack.stop() == 0

@@ -8,8 +8,10 @@ until the operator has issued its token and the API accepts it, then prints::
     SCIM_TOKEN=zscim_…
     KUBECONFIG=/root/.cache/zero-scim/clusters/default/kubeconfig
 
-and a curl example. Ctrl-C (or SIGTERM) stops everything this command started — the
-control plane too, unless it was already running before. Logs: ``<data>/logs/``.
+and a curl example. A child that crashes is restarted with backoff, the rest keeps running
+(:mod:`zero_scim_dev.supervisor`). Ctrl-C (or SIGTERM) stops everything this command
+started — the control plane too, unless it was already running before. Logs:
+``<data>/logs/``. ``--pods`` runs the same as Pods instead (:mod:`zero_scim_dev.pods`).
 """
 
 from __future__ import annotations
@@ -21,13 +23,11 @@ import os
 import secrets
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from zero_scim_dev.cluster.build import ensure_binaries
 from zero_scim_dev.cluster.cluster import LocalCluster, default_data_dir
 from zero_scim_dev.cluster.errors import ClusterError
 from zero_scim_dev.crds import apply_crds
+from zero_scim_dev.supervisor import Stack
 
 DEMO = "demo"
 ORG = "demo-org"
@@ -68,72 +69,6 @@ def _port(preferred: int) -> int:
             say(f"port {preferred} is busy; using a free one")
             return 0
     return preferred
-
-
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen[str]
-    log: Path
-    url: str = ""
-
-
-class Stack:
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.logs = data_dir / "logs"
-        self.children: list[Child] = []
-
-    def spawn(self, name: str, args: list[str], env: dict[str, str], url_prefix: str = "") -> Child:
-        self.logs.mkdir(parents=True, exist_ok=True)
-        log_path = self.logs / f"{name}.log"
-        log = log_path.open("a")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "zero_scim.cli", *args],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            text=True,
-            start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
-        )
-        child = Child(name, process, log_path)
-        ready = threading.Event()
-
-        def pump() -> None:
-            assert process.stdout is not None
-            for line in process.stdout:
-                if url_prefix and line.startswith(url_prefix) and not child.url:
-                    child.url = line.split("=", 1)[1].strip()
-                    ready.set()
-                log.write(line)
-                log.flush()
-            ready.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        self.children.append(child)
-        if url_prefix:
-            ready.wait(60)
-            if not child.url:
-                raise ClusterError(f"{name} did not start", log_path=log_path)
-        return child
-
-    def check(self) -> None:
-        for child in self.children:
-            code = child.process.poll()
-            if code is not None:
-                raise ClusterError(f"{child.name} exited with status {code}", log_path=child.log)
-
-    def stop(self) -> None:
-        for child in reversed(self.children):
-            if child.process.poll() is None:
-                child.process.send_signal(signal.SIGTERM)
-        for child in reversed(self.children):
-            try:
-                child.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.process.kill()
-                child.process.wait()
 
 
 def _secret_value(data: dict[str, str] | None, key: str) -> str:

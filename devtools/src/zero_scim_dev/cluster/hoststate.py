@@ -35,7 +35,15 @@ SYSCTLS = (
     "net.bridge.bridge-nf-call-ip6tables",
 )
 #: Folders the kubelet and containerd create at hard-coded paths despite their flags.
-HOST_FOLDERS = ("/var/lib/kubelet", "/var/log/pods", "/var/log/containers", "/run/containerd")
+HOST_FOLDERS = (
+    "/var/lib/kubelet",  # device-plugins/, pod-resources/
+    "/var/log/pods",
+    "/var/log/containers",
+    "/run/containerd",  # the shims' sockets (s/)
+    "/run/netns",  # containerd's network namespaces
+    "/var/lib/cni",  # libcni's result cache
+    "/usr/libexec/kubernetes",  # the kubelet's default volume plugin folder
+)
 #: Mount points below these (and the node's own folders) are the node's.
 MOUNT_AREAS = ("/run/netns", "/var/lib/kubelet", "/run/containerd")
 IPTABLES_TABLES = ("filter", "nat", "mangle")

@@ -431,6 +431,7 @@ state = "{RUN_DIR / "containerd"}"
                     "resolvConf": "/etc/resolv.conf",
                     "serializeImagePulls": False,
                     "maxPods": 50,
+                    "volumePluginDir": str(self.node_dir / "volume-plugins"),
                     "evictionHard": {
                         "memory.available": "100Mi",
                         "nodefs.available": "2%",
