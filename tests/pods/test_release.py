@@ -45,6 +45,9 @@ from zero_scim_dev.pods import (
     wait_accepted,
 )
 
+#: Generous: on 2 shared cores one step (an install, an upgrade under load) takes minutes.
+pytestmark = pytest.mark.timeout(900)
+
 NAME = "zs"
 FULLNAME = "zs-zero-scim"
 ORG = "demo-org"
@@ -170,10 +173,10 @@ def test_install_every_pod_ready_and_helm_test_passes(release: Release) -> None:
     }
     assert counts == {"api": 2, "operator": 1, "accounts": 1}
     with release.helm() as helm:
-        tested = helm.test(NAME, timeout=120)
-    hooks = tested.get("hooks") or []
-    phases = {h["name"]: (h.get("last_run") or {}).get("phase") for h in hooks}
-    assert phases == {f"{FULLNAME}-test": "Succeeded"}, tested
+        helm.test(NAME, timeout=180)  # raises HelmReleaseError if the test Pod fails
+        stored = helm.get_all(NAME)
+    (hook,) = [h for h in stored["hooks"] if h.get("name") == f"{FULLNAME}-test"]
+    assert '"Succeeded"' in json.dumps(hook), hook
 
 
 def test_the_pods_run_with_the_charts_security_context(release: Release) -> None:

@@ -119,17 +119,20 @@ class Podman:
 
     def save_to(self, reference: str, consumer: Sequence[str]) -> None:
         """``podman save REFERENCE | CONSUMER...`` (an OCI archive streamed, no temp file)."""
-        save = subprocess.Popen(
+        with subprocess.Popen(
             self.command("save", "--format", "docker-archive", reference),
             env=self.env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-        )
-        assert save.stdout is not None
-        load = subprocess.run(list(consumer), stdin=save.stdout, capture_output=True, check=False)
-        save.stdout.close()
-        save_err = save.stderr.read().decode(errors="replace") if save.stderr else ""
-        if save.wait() != 0:
+        ) as save:
+            assert save.stdout is not None and save.stderr is not None
+            load = subprocess.run(
+                list(consumer), stdin=save.stdout, capture_output=True, check=False
+            )
+            save.stdout.close()
+            save_err = save.stderr.read().decode(errors="replace")
+            code = save.wait()
+        if code != 0:
             raise ImageError(f"podman save {reference} failed: {save_err.strip()[-2000:]}")
         if load.returncode != 0:
             detail = load.stderr.decode(errors="replace").strip()[-2000:]
