@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import os
 import tempfile
 import threading
@@ -51,21 +50,31 @@ class PodCluster:
     def core(self) -> client.CoreV1Api:
         return client.CoreV1Api(self.kube.api)
 
-    def exec(self, namespace: str, pod: str, command: list[str], container: str = "") -> str:
-        """Run ``command`` in a Pod's container (the API server's exec, as kubectl does)."""
-        kwargs: dict[str, Any] = {"container": container} if container else {}
-        output: str = stream(
-            self.core.connect_get_namespaced_pod_exec,
-            pod,
-            namespace,
-            command=command,
-            stderr=True,
-            stdin=False,
-            stdout=True,
-            tty=False,
-            _preload_content=True,
-            **kwargs,
-        )
+    def exec(self, namespace: str, pod: str, command: list[str]) -> str:
+        """Run ``command`` in a Pod's container (the API server's exec, as kubectl does);
+        its stdout. A client of its own: ``stream`` patches the client it is given."""
+        api = config.new_client_from_config(config_file=str(self.kube.kubeconfig))
+        try:
+            ws = stream(
+                client.CoreV1Api(api).connect_get_namespaced_pod_exec,
+                pod,
+                namespace,
+                command=command,
+                stderr=True,
+                stdin=False,
+                stdout=True,
+                tty=False,
+                _preload_content=False,
+            )
+            try:
+                ws.run_forever(timeout=120)
+                output: str = ws.read_stdout()
+                errors: str = ws.read_stderr()
+            finally:
+                ws.close()
+        finally:
+            api.close()
+        assert output.strip(), f"no output from {command[:2]} in {pod}: {errors[-2000:]}"
         return output
 
     def retag(self, image: str, tag: str) -> str:
@@ -328,6 +337,6 @@ def rbac_script(checks: list[tuple[str, str, dict[str, Any] | None]]) -> str:
         "            return r.status\n"
         "    except urllib.error.HTTPError as e:\n"
         "        return e.code\n"
-        f"checks = {json.dumps(checks)}\n"
+        f"checks = {checks!r}\n"
         "print(json.dumps([call(m, p, b) for m, p, b in checks]))\n"
     )

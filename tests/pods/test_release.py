@@ -279,22 +279,22 @@ def test_a_tenant_token_rotates(release: Release) -> None:
 def test_the_pdb_refuses_a_second_eviction(release: Release) -> None:
     api_pods = pods(release.core, release.namespace, "api")
     assert len(api_pods) == 2 and all(ready(p) for p in api_pods)
-    policy = client.PolicyV1beta1Api(release.cluster.kube.api)
-    pdb = policy.read_namespaced_pod_disruption_budget(f"{FULLNAME}-api", release.namespace)
-    assert pdb.spec.max_unavailable == 1
-    eventually(
-        lambda: (
-            policy.read_namespaced_pod_disruption_budget(
-                f"{FULLNAME}-api", release.namespace
-            ).status.disruptions_allowed
-            == 1
-        ),
-        "the PDB allowing one disruption",
-    )
+    # policy/v1beta1 on 1.20, policy/v1 from 1.21 (as the chart renders it).
+    custom = client.CustomObjectsApi(release.cluster.kube.api)
+    version = "v1" if _served(release, "policy/v1") else "v1beta1"
+
+    def pdb() -> dict[str, Any]:
+        found: dict[str, Any] = custom.get_namespaced_custom_object(
+            "policy", version, release.namespace, "poddisruptionbudgets", f"{FULLNAME}-api"
+        )
+        return found
+
+    assert pdb()["spec"]["maxUnavailable"] == 1
+    eventually(lambda: pdb()["status"].get("disruptionsAllowed") == 1, "one disruption allowed")
 
     def evict(pod: Any) -> int:
         body = {
-            "apiVersion": "policy/v1beta1",
+            "apiVersion": f"policy/{version}",
             "kind": "Eviction",
             "metadata": {"name": pod.metadata.name, "namespace": release.namespace},
         }
@@ -307,6 +307,12 @@ def test_the_pdb_refuses_a_second_eviction(release: Release) -> None:
     assert evict(api_pods[0]) == 201
     assert evict(api_pods[1]) == 429  # would leave no API replica: refused by the PDB
     eventually(release.all_ready, "the replacement API Pod Ready", 180)
+
+
+def _served(release: Release, group_version: str) -> bool:
+    group, version = group_version.split("/")
+    groups = client.ApisApi(release.cluster.kube.api).get_api_versions().groups
+    return any(g.name == group and version in {v.version for v in g.versions} for g in groups)
 
 
 def test_helm_upgrade_under_load_fails_no_request_and_loses_no_write(release: Release) -> None:
@@ -350,7 +356,7 @@ def test_helm_rollback_returns_to_the_first_revision(release: Release) -> None:
         assert len(history) >= 2
         helm.rollback(NAME, version=1, wait="watcher", timeout=INSTALL_TIMEOUT)
         status = helm.status(NAME)
-    assert status["version"] == len(history) + 1
+    assert status["revision"] == len(history) + 1, status
     eventually(release.all_ready, "every Pod Ready after the rollback", 180)
     api_images = {p.spec.containers[0].image for p in pods(release.core, release.namespace, "api")}
     assert api_images == {release.cluster.image}
