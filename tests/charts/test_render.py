@@ -366,7 +366,23 @@ def test_the_accounts_service_is_optional() -> None:
         "256Mi"
     )
     secret = one(objects, "Secret", "-accounts")
-    assert set(secret["data"]) == {"apiKey", "orgs"}
+    assert set(secret["data"]) == {"apiKey", "orgs", "adminToken"}
+    env = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"]}
+    assert env == {"ZERO_ACCOUNTS_ORGS": "orgs", "ZERO_ACCOUNTS_ADMIN_TOKEN": "adminToken"}
+    assert (
+        container["image"]
+        == one(objects, "Deployment", "-api")["spec"]["template"]["spec"]["containers"][0]["image"]
+    )  # one image by default ...
+    own = render({"accounts": {"enabled": True, "image": {"repository": "r/demo", "tag": "t"}}})
+    (container,) = one(own, "Deployment", "-accounts")["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "r/demo:t"  # ... or its own (the demo image)
+
+
+def test_the_api_drains_for_its_shutdown_delay_within_the_grace_period() -> None:
+    deployment = one(render(), "Deployment", "-api")
+    spec = deployment["spec"]["template"]["spec"]
+    assert "--shutdown-delay=5" in spec["containers"][0]["args"]
+    assert spec["terminationGracePeriodSeconds"] > 5 + 10  # drain + uvicorn's 10 s
 
 
 def _rules(objects: list[Manifest], suffix: str) -> list[dict[str, Any]]:
