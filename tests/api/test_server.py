@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -68,3 +69,30 @@ def test_invalid_settings_exit_2() -> None:
     )
     assert result.returncode == 2
     assert "invalid settings" in result.stderr
+
+
+def test_sigterm_drains_for_the_shutdown_delay_then_stops(kube: KubeEnv) -> None:
+    """During the drain the API still serves, but /readyz says 503 and every response asks
+    the client to close its connection; afterwards it stops and exits 0."""
+    with running_api(kube.kubeconfig, "--log-level", "info", "--shutdown-delay", "3") as api:
+        with httpx.Client(base_url=api.url) as http:
+            assert http.get("/readyz").status_code == 200
+            assert http.get("/healthz").headers.get("connection") != "close"
+            assert api.process is not None
+            api.process.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            deadline = signalled + 2
+            while http.get("/readyz").status_code != 503:
+                assert time.monotonic() < deadline, "/readyz still 200 while draining"
+                time.sleep(0.05)
+            ready = http.get("/readyz")
+            assert ready.headers["retry-after"] == "1" and ready.json()["status"] == "503"
+            health = http.get("/healthz")  # still served, on a connection it asks to close
+            assert health.status_code == 200 and health.headers["connection"] == "close"
+            assert time.monotonic() - signalled < 3  # all of this within the delay
+        deadline = signalled + 20
+        while api.process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert api.process.returncode == 0
+        assert time.monotonic() - signalled >= 3  # it did not stop before the delay
+    assert any("draining for 3.0s" in line for line in api.stderr_lines)
