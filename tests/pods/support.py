@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import gc
 import os
 import tempfile
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +54,21 @@ class PodCluster:
 
     def exec(self, namespace: str, pod: str, command: list[str]) -> str:
         """Run ``command`` in a Pod's container (the API server's exec, as kubectl does);
-        its stdout. A client of its own: ``stream`` patches the client it is given."""
+        its stdout.
+
+        The ``kubernetes`` client's websocket code leaks its sockets (it first offers the
+        v5 channel protocol, which a 1.20 API server refuses, and never closes that
+        attempt's socket): their ResourceWarnings are silenced here, where they are
+        collected, instead of failing whichever test the garbage collector interrupts.
+        """
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            output = self._exec(namespace, pod, command)
+            gc.collect()
+        return output
+
+    def _exec(self, namespace: str, pod: str, command: list[str]) -> str:
+        # A client of its own: ``stream`` patches the client it is given.
         api = config.new_client_from_config(config_file=str(self.kube.kubeconfig))
         try:
             ws = stream(
@@ -206,6 +222,8 @@ class Load:
     clients: int = 8
     max_requests: int = 20_000
     max_seconds: float = 300.0
+    #: Requests per second per client (Entra's pace is a steady stream, not a flood).
+    rate: float = 5.0
     retry_connect: bool = False
     sent: int = 0
     acknowledged: dict[str, str] = field(default_factory=dict)  # userName -> SCIM id
@@ -238,7 +256,9 @@ class Load:
                     self.sent += 1
                 name = f"load-{prefix}-{index}-{n}@example.com"
                 n += 1
+                began = time.monotonic()
                 self._create(http, name)
+                self._stop.wait(max(0.0, 1 / self.rate - (time.monotonic() - began)))
 
     def _create(self, http: httpx.Client, name: str) -> None:
         while True:

@@ -137,30 +137,35 @@ def release(pods: PodCluster) -> Iterator[Release]:
     try:
         yield result
     finally:
-        custom = client.CustomObjectsApi(pods.kube.api)
-        with result.helm() as helm:
-            helm.uninstall(NAME, ignore_not_found=True, wait="watcher", timeout=120)
-        for plural in ("scimusers", "scimgroups"):
-            items = custom.list_namespaced_custom_object(GROUP, VERSION, tenant, plural)["items"]
-            for item in items:
-                custom.patch_namespaced_custom_object(
-                    GROUP, VERSION, tenant, plural, item["metadata"]["name"],
-                    {"metadata": {"finalizers": None}},
-                )  # fmt: skip
-        patch = {"metadata": {"finalizers": None}}
-        for call in (
-            lambda: custom.patch_cluster_custom_object(
-                GROUP, VERSION, TENANT.plural, tenant, patch
-            ),
-            lambda: custom.delete_cluster_custom_object(GROUP, VERSION, TENANT.plural, tenant),
-            lambda: pods.core.delete_namespace(tenant),
-            lambda: pods.core.delete_namespace(namespace),
-        ):
-            try:
-                call()
-            except client.ApiException as exc:
-                if exc.status != 404:
-                    raise
+        if pods.node is None:  # a given cluster: clean up (the local one is thrown away)
+            _clean_up(pods, result)
+
+
+def _clean_up(pods: PodCluster, result: Release) -> None:
+    """Uninstall, let the tenant's objects go (no operator left), delete the namespaces."""
+    namespace, tenant = result.namespace, result.tenant
+    custom = client.CustomObjectsApi(pods.kube.api)
+    with result.helm() as helm:
+        helm.uninstall(NAME, ignore_not_found=True, wait="watcher", timeout=120)
+    for plural in ("scimusers", "scimgroups"):
+        items = custom.list_namespaced_custom_object(GROUP, VERSION, tenant, plural)["items"]
+        for item in items:
+            custom.patch_namespaced_custom_object(
+                GROUP, VERSION, tenant, plural, item["metadata"]["name"],
+                {"metadata": {"finalizers": None}},
+            )  # fmt: skip
+    patch = {"metadata": {"finalizers": None}}
+    for call in (
+        lambda: custom.patch_cluster_custom_object(GROUP, VERSION, TENANT.plural, tenant, patch),
+        lambda: custom.delete_cluster_custom_object(GROUP, VERSION, TENANT.plural, tenant),
+        lambda: pods.core.delete_namespace(tenant),
+        lambda: pods.core.delete_namespace(namespace),
+    ):
+        try:
+            call()
+        except client.ApiException as exc:
+            if exc.status != 404:
+                raise
 
 
 # -- install -------------------------------------------------------------------------------
