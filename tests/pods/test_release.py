@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import helm_python
@@ -37,6 +38,8 @@ from tests.pods.support import (
 )
 from zero_scim.kube.coordinates import ANNOTATION_ROTATE, GROUP, TENANT, VERSION
 from zero_scim.kube.tokens import KEY_TOKEN, SECRET_NAME
+from zero_scim_dev.cluster.errors import ClusterError
+from zero_scim_dev.cluster.node import NodeCluster
 from zero_scim_dev.pods import (
     chart_dir,
     declare_demo_tenant,
@@ -488,3 +491,16 @@ def test_helm_uninstall_keeps_the_crds_and_the_tenants_data(release: Release) ->
     assert len(users_after["items"]) > 50
     custom.get_cluster_custom_object(GROUP, VERSION, TENANT.plural, release.tenant)
     assert release.token() == token_before
+
+
+def test_a_second_node_on_this_machine_is_refused(pods: PodCluster, tmp_path: Path) -> None:
+    if pods.node is None:
+        pytest.skip("the session uses a cluster given by $KUBECONFIG")
+    from zero_scim_dev.cluster.build import ensure_binaries
+
+    second = NodeCluster(tmp_path / "second", progress=lambda _: None)
+    with pytest.raises(ClusterError, match="already runs on this machine") as refused:
+        second.up(ensure_binaries())
+    assert str(pods.node.data_dir) in str(refused.value)  # it names the running one
+    assert not second.state_path.exists() or not second.status()["processes"]
+    assert pods.node.status()["ready"]  # and the running one is untouched
