@@ -198,6 +198,11 @@ class NodeCluster(LocalCluster):
             self._write_tokens(tokens)
 
     def _prepare_host(self, state: State) -> None:
+        if os.geteuid() != 0:
+            raise ClusterError(
+                "the one-node cluster needs root: the kubelet, containerd and kube-proxy "
+                "manage cgroups, mounts, iptables and a bridge"
+            )
         ensure_node_packages(self.progress)
         if not self.host_state_path.exists():
             if Path(f"/sys/class/net/{BRIDGE}").exists():
