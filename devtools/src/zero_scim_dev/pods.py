@@ -12,7 +12,8 @@ prints the same lines as ``zero-scim dev``::
     ZERO_ACCOUNTS_URL=http://10.96.x.z  (admin token: …)
 
 The ClusterIPs are reachable from this host (kube-proxy's rules) and from every Pod.
-Ctrl-C (or SIGTERM) uninstalls the release and stops the cluster, restoring the host —
+Ctrl-C (or SIGTERM) uninstalls the release (the CRDs and the demo tenant's data stay,
+as with any ``helm uninstall`` of the chart) and stops the cluster, restoring the host —
 unless the cluster was already running, which then stays up.
 """
 
@@ -267,9 +268,10 @@ def run(args: argparse.Namespace) -> int:
         say(f"error: {exc}")
         return 1
     finally:
+        if kubeconfig is not None:
+            say(f"helm uninstall {RELEASE}")
+            with contextlib.suppress(Exception):  # best effort: the node goes next anyway
+                uninstall(kubeconfig)
         if not was_running:
             say("stopping the one-node cluster (and restoring the host)")
             node.down()
-        elif kubeconfig is not None:
-            with contextlib.suppress(Exception):
-                uninstall(kubeconfig)
