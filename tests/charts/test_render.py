@@ -484,3 +484,21 @@ def test_notes_say_how_to_read_the_token_and_configure_entra() -> None:
     with_ingress = notes(ci_values(CHART / "ci" / "ingress-tls-values.yaml"))
     assert "Tenant URL:    https://scim.example.com/scim/v2/" in with_ingress
     assert "zeroscim.io/rotate-token" in text
+
+
+def test_every_port_names_its_protocol() -> None:
+    """Helm 4 applies server-side; a 1.20 API server refuses a port list without
+    `protocol` (its list-map key). Every rendering, every kind of port."""
+    for values_file in CI_VALUES:
+        for obj in render(ci_values(values_file)):
+            ports: list[dict[str, Any]] = []
+            if obj["kind"] == "Service":
+                ports += obj["spec"]["ports"]
+            for _, spec in pod_specs([obj]):
+                for container in spec["containers"]:
+                    ports += container.get("ports", [])
+            assert all(p.get("protocol") == "TCP" for p in ports), (
+                values_file.name,
+                obj["metadata"]["name"],
+                ports,
+            )
