@@ -89,6 +89,7 @@ class Stack:
                 log.write(line)
                 log.flush()
             ready.set()
+            process.stdout.close()
             log.close()
 
         threading.Thread(target=pump, daemon=True).start()
@@ -99,7 +100,12 @@ class Stack:
             return
         ready.wait(START_TIMEOUT)
         if not found:
-            raise ClusterError(f"{child.name} did not start", log_path=child.log)
+            code = child.process.poll()
+            how = f"exited with status {code}" if code is not None else "printed no URL in time"
+            raise ClusterError(
+                f"{child.name} did not start ({how}); last lines:\n{_tail(child.log)}",
+                log_path=child.log,
+            )
         child.url = found[0]
 
     def check(self) -> None:
@@ -143,6 +149,13 @@ class Stack:
             except subprocess.TimeoutExpired:
                 child.process.kill()
                 child.process.wait()
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
 
 
 def _same_port(args: list[str], url: str) -> list[str]:
