@@ -1023,3 +1023,50 @@ def test_patching_twice_equals_patching_once(ops):
     twice = patch(once.doc, *ops)
     assert twice.doc == once.doc
     assert not twice.changed
+
+
+# --- parse once, identifiers, bounds ------------------------------------------------------
+
+
+def test_parse_patch_once_and_apply_many_times():
+    from zero_scim.scim import PatchOperation, PatchRequest, parse_patch
+
+    request = parse_patch(
+        body(
+            {"op": "Replace", "path": "title", "value": "Boss"},
+            {"op": "add", "value": {"nickName": "B"}},
+            {"op": "Remove", "path": 'emails[type eq "work"]'},
+        )
+    )
+    assert isinstance(request, PatchRequest)
+    assert [operation.op for operation in request.operations] == ["replace", "add", "remove"]
+    assert isinstance(request.operations[0], PatchOperation)
+    assert request.operations[1].path is None and request.operations[2].has_value is False
+    first = apply_patch(user(), request, USER)
+    second = apply_patch(user(), request, USER)
+    assert first.doc == second.doc
+    assert first.doc["title"] == "Boss" and first.doc["nickName"] == "B"
+    assert "emails" not in first.doc
+    assert parse_patch(request) is request
+    with pytest.raises(InvalidSyntax, match=r"Operations\[1\]"):
+        parse_patch(body({"op": "add", "path": "title", "value": "x"}, {"op": "merge"}))
+
+
+def test_patch_of_a_legacy_user_name_leaves_it_alone():
+    legacy = {"userName": "old\x00name", "active": True}
+    out = patch(legacy, {"op": "Replace", "path": "active", "value": "False"})
+    assert out.doc == {"userName": "old\x00name", "active": False}
+    with pytest.raises(InvalidValue, match="userName"):
+        patch(legacy, {"op": "Replace", "path": "userName", "value": "still\rbad"})
+
+
+def test_patch_result_is_bounded_like_storage():
+    with pytest.raises(InvalidValue, match="the patched resource is invalid") as info:
+        patch(user(), {"op": "replace", "path": "name.givenName", "value": "x" * 4097})
+    assert "name.givenName" in info.value.detail and "4096" in info.value.detail
+    emails = [{"value": f"{i}@x"} for i in range(100)]
+    out = patch(user(), {"op": "replace", "path": "emails", "value": emails})
+    assert len(out.doc["emails"]) == 100
+    with pytest.raises(InvalidValue, match="emails") as info:
+        patch(out.doc, {"op": "add", "path": "emails", "value": [{"value": "one-more@x"}]})
+    assert "100" in info.value.detail

@@ -784,3 +784,59 @@ def test_response_shapes_read_back_e2_e8():
     assert set(doc) == {"userName", "name", "active", "emails", "addresses"}
     again = render(doc, resource_type=USER, id=e8["id"], meta=e8["meta"])
     assert again == e8
+
+
+# --- identifiers (issue 9 item 4) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "user_name",
+    ["a\x00b", "line\r\nbreak", "tab\there", "evil\u202etxt.exe", "zero\u200bwidth", "a\u2028b"],
+)
+def test_user_name_refuses_control_and_format_characters(user_name):
+    with pytest.raises(InvalidValue, match="userName") as info:
+        normalize_user({"userName": user_name})
+    assert info.value.scim_type == "invalidValue"
+    assert "U+" in info.value.detail  # the character is named
+
+
+@pytest.mark.parametrize("user_name", [" ", "   ", "\t", "\u3000", "\u00a0 \u2003"])
+def test_user_name_must_not_be_white_space_only(user_name):
+    with pytest.raises(InvalidValue, match="userName"):
+        normalize_user({"userName": user_name})
+
+
+def test_identifier_rules_for_groups_and_external_ids():
+    with pytest.raises(InvalidValue, match="displayName"):
+        normalize_group({"displayName": "   "})
+    with pytest.raises(InvalidValue, match="displayName"):
+        normalize_group({"displayName": "Sales\nTeam"})
+    with pytest.raises(InvalidValue, match="externalId"):
+        normalize_user({"userName": "a", "externalId": "ext\x00"})
+    with pytest.raises(InvalidValue, match="externalId"):
+        normalize_group({"displayName": "Sales", "externalId": "\u202eg"})
+    # externalId is opaque: white space is the client's business
+    assert normalize_user({"userName": "a", "externalId": " "})["externalId"] == " "
+
+
+def test_free_text_is_stored_as_sent():
+    doc = normalize_user(
+        {
+            "userName": "  Spaced  ",
+            "displayName": "\u05e9\u05dc\u05d5\u05dd \u200fRLM",  # bidi marks in a human name
+            "title": "   ",
+            "nickName": "Zoë\u200d",
+        }
+    )
+    assert doc["displayName"] == "\u05e9\u05dc\u05d5\u05dd \u200fRLM"
+    assert doc["title"] == "   " and doc["nickName"] == "Zoë\u200d"
+
+
+def test_unchanged_identifiers_are_not_checked_again():
+    legacy = {"userName": "old\x00name", "active": True}  # stored before the rule
+    assert normalize_user({"userName": "old\x00name", "active": False}, existing=legacy) == {
+        "userName": "old\x00name",
+        "active": False,
+    }
+    with pytest.raises(InvalidValue, match="userName"):
+        normalize_user({"userName": "new\x00name"}, existing=legacy)
