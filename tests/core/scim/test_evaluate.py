@@ -528,7 +528,7 @@ filter_texts = st.sampled_from(
 )  # fmt: skip
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(resources, filter_texts, st.sampled_from([USER, GROUP]))
 def test_any_resource_shape_gives_a_boolean(resource, text, resource_type):
     try:
@@ -634,7 +634,7 @@ def test_case_exact_attributes_still_see_canonical_equivalents_as_sent():
     assert not matches(parse_filter('externalId eq "Zoë"'), NFD_USER, USER)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.text(min_size=1, max_size=12), st.sampled_from(["NFC", "NFD"]), st.booleans())
 def test_any_spelling_matches_its_canonical_equivalents(name, stored_form, upper):
     import unicodedata

@@ -954,6 +954,7 @@ def test_random_operations_keep_the_document_valid(ops, resource_type):
 member_ids = st.lists(st.sampled_from(["a", "b", "c", "d"]), max_size=4, unique=True)
 
 
+@settings(deadline=None)
 @given(member_ids, st.sampled_from(["e", "a", "b"]))
 def test_add_then_remove_same_member_is_net_no_op(current, member):
     out = gpatch(
@@ -967,6 +968,7 @@ def test_add_then_remove_same_member_is_net_no_op(current, member):
         assert out.members_added == [] and out.members_removed == [] and not out.changed
 
 
+@settings(deadline=None)
 @given(member_ids, member_ids)
 def test_re_adding_is_idempotent(current, to_add):
     operation = {"op": "add", "path": "members", "value": [{"value": v} for v in to_add]}
@@ -977,6 +979,7 @@ def test_re_adding_is_idempotent(current, to_add):
     assert second.members_added == [] and second.members_removed == [] and not second.changed
 
 
+@settings(deadline=None)
 @given(member_ids, member_ids)
 def test_replace_members_sets_the_whole_list(current, wanted):
     out = gpatch(

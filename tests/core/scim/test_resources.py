@@ -740,7 +740,7 @@ keys = st.sampled_from(
 bodies = st.dictionaries(keys, json_values, max_size=6) | json_values
 
 
-@settings(max_examples=120)
+@settings(max_examples=120, deadline=None)
 @given(bodies)
 def test_any_body_gives_a_document_or_a_scim_error(body):
     for resource_type in (USER, GROUP):
@@ -753,7 +753,7 @@ def test_any_body_gives_a_document_or_a_scim_error(body):
         assert orjson.loads(orjson.dumps(doc)) == doc
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(st.dictionaries(keys, json_values, max_size=6))
 def test_group_normalisation_never_raises_anything_else(body):
     try:

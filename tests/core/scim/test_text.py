@@ -50,7 +50,7 @@ def test_different_text_keeps_different_keys(left, right):
     assert caseless(left) != caseless(right)
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(any_text | tricky_text)
 @example("\u1fb6\u0300\u0345")  # NFC-then-casefold alone is not idempotent here
 @example("J\u030c\u0323")
@@ -60,7 +60,7 @@ def test_caseless_is_idempotent_and_nfc(text):
     assert nfc(key) == key
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(any_text | tricky_text)
 def test_canonical_equivalents_agree(text):
     key = caseless(text)
@@ -68,7 +68,7 @@ def test_canonical_equivalents_agree(text):
     assert caseless(nfc(text)) == key
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(any_text | tricky_text)
 def test_object_names_do_not_move_for_ordinary_text(text):
     """Where NFC + case folding is already NFC — all ASCII and nearly all real text —
