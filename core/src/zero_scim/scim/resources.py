@@ -525,7 +525,8 @@ def _check_identifiers(
         char = control_character(value)
         if char is not None:
             raise InvalidValue(
-                f"{name} must not contain control or format characters ({describe_character(char)})"
+                f"{name} must not contain control or format characters, "
+                f"found {describe_character(char)}"
             )
         if not_blank and blank(value):
             raise InvalidValue(f"{name} must not be white space only")
