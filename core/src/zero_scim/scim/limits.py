@@ -19,7 +19,7 @@ Paths are SCIM attribute paths in canonical case; Enterprise attributes carry th
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
@@ -125,73 +125,97 @@ LIMITS: Final[Mapping[ResourceType, Mapping[str, Limit]]] = MappingProxyType(
 )
 
 
+def _violation(value: JsonValue, limit: Limit) -> str | None:
+    """How ``value`` breaks ``limit`` ("must be at most …"), or None."""
+    if isinstance(value, str):
+        size = len(value)
+        if limit.max_length is not None and size > limit.max_length:
+            return f"must be at most {limit.max_length} characters long, not {size}"
+        if limit.min_length is not None and size < limit.min_length:
+            return f"must be at least {limit.min_length} characters long"
+    elif isinstance(value, list) and limit.max_items is not None and len(value) > limit.max_items:
+        return f"must have at most {limit.max_items} values, not {len(value)}"
+    return None
+
+
 def check_text(label: str, value: str, limit: Limit) -> None:
     """Raise InvalidValue naming ``label`` if ``value`` breaks ``limit``'s length bounds."""
-    size = len(value)
-    if limit.max_length is not None and size > limit.max_length:
-        raise InvalidValue(
-            f"{label} must be at most {limit.max_length} characters long, not {size}"
-        )
-    if limit.min_length is not None and size < limit.min_length:
-        raise InvalidValue(f"{label} must be at least {limit.min_length} characters long")
+    problem = _violation(value, limit)
+    if problem is not None:
+        raise InvalidValue(f"{label} {problem}")
 
 
 @dataclass(frozen=True, slots=True)
 class _Check:
-    resolved: ResolvedAttr
+    """One limit on an attribute's value (``sub`` None) or on one of its sub-attributes."""
+
+    attribute: str
+    sub: str | None
     limit: Limit
     label: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The checks of a resource type by where their values live in a canonical document."""
+
+    core: dict[str, tuple[_Check, ...]]
+    extensions: dict[str, dict[str, tuple[_Check, ...]]]
+
+
 @cache
-def _checks(resource_type: ResourceType) -> tuple[_Check, ...]:
-    checks: list[_Check] = []
+def _plan(resource_type: ResourceType) -> _Plan:
+    core: dict[str, list[_Check]] = {}
+    extensions: dict[str, dict[str, list[_Check]]] = {}
     for path, limit in LIMITS.get(resource_type, {}).items():
         resolved = resolve(resource_type, path)
         if not isinstance(resolved, ResolvedAttr):  # pragma: no cover - a typo in the table
             raise AssertionError(f"limit for {path!r}: {resolved}")
-        checks.append(_Check(resolved, limit, describe(resolved)))
-    return tuple(checks)
+        name = resolved.attribute.name
+        sub = resolved.sub_attribute.name if resolved.sub_attribute is not None else None
+        check = _Check(name, sub, limit, describe(resolved))
+        extension = resolved.extension
+        table = core if extension is None else extensions.setdefault(extension, {})
+        table.setdefault(name, []).append(check)
+    return _Plan(
+        {name: tuple(checks) for name, checks in core.items()},
+        {
+            urn: {name: tuple(checks) for name, checks in table.items()}
+            for urn, table in extensions.items()
+        },
+    )
 
 
-def _values(doc: JsonMapping, check: _Check) -> Iterator[tuple[str, JsonValue]]:
-    """(label, value) of every value ``check`` bounds in the canonical document ``doc``."""
-    resolved = check.resolved
-    container: JsonMapping | JsonValue = doc
-    if resolved.extension is not None:
-        container = doc.get(resolved.extension)
-    if not isinstance(container, Mapping):
-        return
-    value = container.get(resolved.attribute.name)
-    sub = resolved.sub_attribute
-    if value is None:
-        return
-    if sub is None:
-        yield check.label, value
-        return
-    attribute = resolved.attribute.name
-    if isinstance(value, dict):
-        item = value.get(sub.name)
-        if item is not None:
-            yield check.label, item
-    elif isinstance(value, list):
-        for index, element in enumerate(value):
-            if isinstance(element, dict) and (item := element.get(sub.name)) is not None:
-                yield f"{attribute}[{index}].{sub.name}", item
+def _apply(checks: tuple[_Check, ...], value: JsonValue) -> None:
+    for check in checks:
+        if check.sub is None:
+            problem = _violation(value, check.limit)
+            if problem is not None:
+                raise InvalidValue(f"{check.label} {problem}")
+        elif isinstance(value, dict):
+            item = value.get(check.sub)
+            if item is not None and (problem := _violation(item, check.limit)) is not None:
+                raise InvalidValue(f"{check.label} {problem}")
+        elif isinstance(value, list):
+            for index, element in enumerate(value):
+                if not isinstance(element, dict) or (item := element.get(check.sub)) is None:
+                    continue
+                if (problem := _violation(item, check.limit)) is not None:
+                    label = f"{check.attribute}[{index}].{check.sub}"
+                    raise InvalidValue(f"{label} {problem}")
 
 
 def check_limits(doc: JsonMapping, resource_type: ResourceType) -> None:
     """Raise InvalidValue for the first value of the canonical ``doc`` over a limit."""
-    for check in _checks(resource_type):
-        limit = check.limit
-        for label, value in _values(doc, check):
-            if isinstance(value, str):
-                check_text(label, value, limit)
-            elif (
-                isinstance(value, list)
-                and limit.max_items is not None
-                and len(value) > limit.max_items
-            ):
-                raise InvalidValue(
-                    f"{label} must have at most {limit.max_items} values, not {len(value)}"
-                )
+    plan = _plan(resource_type)
+    for key, value in doc.items():
+        checks = plan.core.get(key)
+        if checks is not None:
+            _apply(checks, value)
+            continue
+        extension = plan.extensions.get(key)
+        if extension is not None and isinstance(value, dict):
+            for name, item in value.items():
+                inner = extension.get(name)
+                if inner is not None:
+                    _apply(inner, item)

@@ -135,7 +135,7 @@ def has_no_value(value: object) -> bool:
     """Whether ``value`` is "no value": ``null``, ``""``, ``[]`` or ``{}`` (RFC 7643 §2.5)."""
     if value is None:
         return True
-    if isinstance(value, str | list | dict):
+    if isinstance(value, (str, list, dict)):  # a tuple: faster than a union here
         return not value
     return False
 

@@ -32,12 +32,14 @@ Which attributes these rules apply to is decided in ``zero_scim.scim.resources``
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Final
 
 __all__ = ["blank", "caseless", "control_character", "describe_character"]
 
 _REFUSED_CATEGORIES: Final = frozenset({"Cc", "Cf", "Zl", "Zp"})
+_ASCII_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def caseless(text: str) -> str:
@@ -50,10 +52,8 @@ def caseless(text: str) -> str:
 def control_character(text: str) -> str | None:
     """The first character of ``text`` an identifier must not contain, else None."""
     if text.isascii():
-        for char in text:
-            if char < " " or char == "\x7f":
-                return char
-        return None
+        found = _ASCII_CONTROL.search(text)
+        return found.group() if found is not None else None
     for char in text:
         if unicodedata.category(char) in _REFUSED_CATEGORIES:
             return char
