@@ -3,7 +3,7 @@
 import copy
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from zero_scim.scim import (
@@ -1018,6 +1018,12 @@ user_ops = st.lists(
 
 @settings(max_examples=100, deadline=None)
 @given(user_ops)
+@example(  # found by this test: the second run merged "m" into two home e-mails alike
+    [
+        {"op": "add", "path": "emails", "value": [{"value": "v", "type": "home"}]},
+        {"op": "add", "path": 'emails[type eq "home"]', "value": {"value": "m"}},
+    ]
+)
 def test_patching_twice_equals_patching_once(ops):
     try:
         once = patch(user(), *ops)

@@ -840,3 +840,15 @@ def test_unchanged_identifiers_are_not_checked_again():
     }
     with pytest.raises(InvalidValue, match="userName"):
         normalize_user({"userName": "new\x00name"}, existing=legacy)
+
+
+def test_a_value_is_in_a_multi_valued_attribute_once():
+    doc = normalize_user(
+        {
+            "userName": "a",
+            "emails": [{"value": "x", "type": "work"}, {"type": "work", "value": "x"}],
+            "roles": [{"value": "r"}, {"value": "r", "type": "t"}, {"value": "r"}],
+        }
+    )
+    assert doc["emails"] == [{"value": "x", "type": "work"}]
+    assert doc["roles"] == [{"value": "r"}, {"value": "r", "type": "t"}]

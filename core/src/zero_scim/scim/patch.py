@@ -120,6 +120,7 @@ from zero_scim.scim.resources import (
     normalize_element,
     normalize_members,
     normalize_value,
+    value_key,
 )
 from zero_scim.scim.schema import (
     Attribute,
@@ -531,7 +532,8 @@ class _Patcher:
         current = self.current(resolved)
         if attribute.multi_valued and op == "add" and isinstance(new, list):
             items = list(current) if isinstance(current, list) else []
-            added = [item for item in new if item not in items]
+            present = {value_key(item) for item in items}
+            added = [item for item in new if value_key(item) not in present]
             items.extend(added)
             _demote_primaries(items, added)
             self.store(resolved, items)

@@ -41,7 +41,8 @@ Input rules (POST/PUT bodies, and every document a PATCH produces):
   ``value`` sub-attribute (``manager``) also takes a bare string (→ ``{"value": s}``) or
   a list of exactly one value (Entra sample E33);
 * at most one element of a multi-valued attribute may have ``primary: true``; duplicate
-  ``type`` values are not rejected;
+  ``type`` values are not rejected; an element equal to an earlier one is dropped (a
+  value is in a multi-valued attribute once);
 * required attributes (``userName``; a group's ``displayName``) must have a value, so
   they cannot be cleared (invalidValue naming them);
 * identifiers — ``userName``, a group's ``displayName`` and ``externalId`` — must not
@@ -63,7 +64,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final, Literal, TypeAlias, TypeGuard
@@ -106,6 +107,7 @@ __all__ = [
     "project",
     "render",
     "sort_key",
+    "value_key",
 ]
 
 MAX_CUSTOM_DEPTH: Final = 32
@@ -129,6 +131,16 @@ Normalized: TypeAlias = JsonValue | Literal[Absent.ABSENT]
 #: A group member as validated: ``value`` (the id) and optional ``$ref``, ``display``,
 #: ``type`` — every one a string.
 Member: TypeAlias = dict[str, str]
+
+
+def value_key(value: JsonValue) -> Hashable:
+    """A hashable stand-in for a JSON value: equal for equal values of the same types
+    (``true`` is not ``1``), so repeated values are found in linear time."""
+    if isinstance(value, dict):
+        return ("{}", frozenset((key, value_key(item)) for key, item in value.items()))
+    if isinstance(value, list):
+        return ("[]", tuple(value_key(item) for item in value))
+    return (type(value).__name__, value)
 
 
 def has_no_value(value: object) -> bool:
@@ -286,11 +298,16 @@ def normalize_value(
     if not isinstance(value, list):
         raise InvalidValue(f"{label} must be a list")
     out: list[JsonValue] = []
+    seen: set[Hashable] = set()
     primaries = 0
     for index, item in enumerate(value):
         normalized = _normalize_single(attribute, item, f"{label}[{index}]")
         if normalized is ABSENT:
             continue
+        key = value_key(normalized)
+        if key in seen:
+            continue  # the same value twice is one value (RFC 7644 §3.5.2.1)
+        seen.add(key)
         if isinstance(normalized, dict) and normalized.get("primary") is True:
             primaries += 1
         out.append(normalized)
