@@ -347,8 +347,8 @@ def over_limit(scim_path: str, limit: Limit) -> dict[str, Any]:
     assert isinstance(resolved, ResolvedAttr)
     attribute, sub = resolved.attribute, resolved.sub_attribute
     container = body[resolved.extension] if resolved.extension else body
-    if limit.max_items is not None:
-        container[attribute.name].append(dict(container[attribute.name][-1]))
+    if limit.max_items is not None:  # one more element, different from the others
+        container[attribute.name].append({**container[attribute.name][-1], "type": "other"})
     elif sub is None:
         container[attribute.name] += "x"
     else:
