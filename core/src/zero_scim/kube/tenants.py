@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zero_scim.kube.coordinates import ANNOTATION_ROTATE, API_VERSION, TENANT
-from zero_scim.kube.objects import OwnerReference, ZeroTenant
+from zero_scim.kube.objects import ObjectReference, OwnerReference, ZeroTenant
 
 
 def tenant_namespace(tenant: ZeroTenant) -> str:
@@ -46,6 +46,17 @@ class Tenant:
         )
 
     @property
-    def reference(self) -> OwnerReference:
-        """A reference to the ZeroTenant (an owner reference, an Event's subject)."""
+    def reference(self) -> ObjectReference:
+        """A reference to the ZeroTenant (an Event's subject; an owner reference's base)."""
         return {"apiVersion": API_VERSION, "kind": TENANT.kind, "name": self.name, "uid": self.uid}
+
+    def owner_reference(self) -> OwnerReference:
+        """The ZeroTenant as the owner of what is made for it (its token Secret): deleted
+        with it, without blocking its deletion."""
+        return {
+            "apiVersion": API_VERSION,
+            "kind": TENANT.kind,
+            "name": self.name,
+            "uid": self.uid,
+            "blockOwnerDeletion": False,
+        }

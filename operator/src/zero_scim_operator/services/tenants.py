@@ -17,14 +17,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from zero_scim.kube.coordinates import LABEL_PART_OF, LABEL_TENANT, TENANT
+from zero_scim.kube.client import KubeClient
+from zero_scim.kube.coordinates import LABEL_PART_OF, LABEL_TENANT, NAMESPACE, SECRET, TENANT
+from zero_scim.kube.errors import KubeError, NotFound
+from zero_scim.kube.objects import Namespace, ZeroTenant
 from zero_scim.kube.tokens import SECRET_NAME, format_time, parse_time
 from zero_scim_operator import conditions
 from zero_scim_operator.conditions import Condition
 from zero_scim_operator.directory import Directory
 from zero_scim_operator.downstream import DownstreamError, PermanentError
-from zero_scim_operator.kube import Kube, KubeError
-from zero_scim_operator.models import Tenant
+from zero_scim_operator.models import TenantConfig
 from zero_scim_operator.services.common import EventSink, EventType, ReleaseOutcome, utcnow
 from zero_scim_operator.services.downstream import (
     Downstreams,
@@ -71,7 +73,7 @@ class _Loop:
 class TenantService:
     def __init__(
         self,
-        kube: Kube,
+        kube: KubeClient,
         directory: Directory,
         downstreams: Downstreams,
         tokens: TokenService,
@@ -98,7 +100,7 @@ class TenantService:
     def wake(self, name: str, *, full: bool = True) -> None:
         self.wakeups.wake(name, full=full)
 
-    def changed(self, tenant: Tenant) -> None:
+    def changed(self, tenant: TenantConfig) -> None:
         """A watch event of the tenant: wake its loop if the spec or a request changed.
 
         The loop's own status patches come back as events too; those change neither the
@@ -121,9 +123,9 @@ class TenantService:
 
     # -- the loop ------------------------------------------------------------------------
 
-    async def run(self, name: str, body: Callable[[], Mapping[str, Any]]) -> None:
+    async def run(self, name: str, body: Callable[[], ZeroTenant]) -> None:
         signal = self.wakeups.register(name)
-        first = Tenant.from_body(body())
+        first = TenantConfig.from_object(body())
         loop = self._loops[name] = _Loop(
             last_resync_at=_time(first.status.get("lastSyncAt")),
             reachable_before=_condition_true(first.status, REACHABLE),
@@ -132,7 +134,7 @@ class TenantService:
         full = True
         try:
             while True:
-                tenant = Tenant.from_body(body())
+                tenant = TenantConfig.from_object(body())
                 if tenant.deleting:
                     return
                 try:
@@ -143,7 +145,7 @@ class TenantService:
                 else:
                     if status != persisted:
                         try:
-                            await self._kube.patch_status(TENANT, None, name, status)
+                            await self._kube.patch_status(TENANT, name, status)
                             persisted = status
                         except KubeError as exc:
                             logger.warning("tenant %s: cannot write status: %s", name, exc)
@@ -159,7 +161,7 @@ class TenantService:
                     await loop.resync_task
 
     async def reconcile(
-        self, tenant: Tenant, loop: _Loop, *, full: bool
+        self, tenant: TenantConfig, loop: _Loop, *, full: bool
     ) -> tuple[dict[str, Any], float]:
         """One round; returns the status to have and the seconds until the next round."""
         now = utcnow()
@@ -214,7 +216,7 @@ class TenantService:
         return self._status(tenant, loop, [c for c in parts if c is not None], now), wake_in
 
     def _status(
-        self, tenant: Tenant, loop: _Loop, updates: list[Condition], now: datetime
+        self, tenant: TenantConfig, loop: _Loop, updates: list[Condition], now: datetime
     ) -> dict[str, Any]:
         token = loop.token
         status: dict[str, Any] = {
@@ -239,16 +241,17 @@ class TenantService:
 
     # -- namespace and token -------------------------------------------------------------
 
-    async def _ensure_namespace(self, tenant: Tenant) -> Condition:
+    async def _ensure_namespace(self, tenant: TenantConfig) -> Condition:
         name = tenant.namespace
         labels = {LABEL_TENANT: tenant.name, LABEL_PART_OF: "zero-scim"}
         generation = tenant.generation
         try:
-            namespace = await self._kube.get_namespace(name)
+            namespace = await self._kube.find(NAMESPACE, name)
             if namespace is None:
-                await self._kube.create_namespace(name, labels)
+                new: Namespace = {"metadata": {"name": name, "labels": labels}}
+                await self._kube.create(NAMESPACE, new)
             else:
-                current = (namespace.get("metadata") or {}).get("labels") or {}
+                current = namespace["metadata"].get("labels") or {}
                 owner = current.get(LABEL_TENANT)
                 if owner not in (None, tenant.name):
                     return conditions.false(
@@ -258,12 +261,14 @@ class TenantService:
                         generation,
                     )
                 if owner is None:
-                    await self._kube.label_namespace(name, labels)
+                    await self._kube.merge_patch(
+                        NAMESPACE, name, {"metadata": {"labels": dict(labels)}}
+                    )
         except KubeError as exc:
             return conditions.false("NamespaceReady", "NamespaceError", str(exc), generation)
         return conditions.true("NamespaceReady", "NamespaceReady", f"namespace {name}", generation)
 
-    async def _ensure_token(self, tenant: Tenant, loop: _Loop, now: datetime) -> Condition:
+    async def _ensure_token(self, tenant: TenantConfig, loop: _Loop, now: datetime) -> Condition:
         generation = tenant.generation
         try:
             result = await self._tokens.reconcile(tenant, now)
@@ -289,7 +294,7 @@ class TenantService:
     # -- downstream ----------------------------------------------------------------------
 
     async def _downstream(
-        self, tenant: Tenant, loop: _Loop, mono: float, *, full: bool
+        self, tenant: TenantConfig, loop: _Loop, mono: float, *, full: bool
     ) -> TenantRuntime | None:
         generation = tenant.generation
         probe_due = full or mono >= loop.next_probe
@@ -318,7 +323,7 @@ class TenantService:
             )
         return runtime
 
-    async def _probe(self, tenant: Tenant, runtime: TenantRuntime) -> Condition:
+    async def _probe(self, tenant: TenantConfig, runtime: TenantRuntime) -> Condition:
         """One cheap authenticated request: is Zero there, and does it take our key?"""
         generation = tenant.generation
         budget = float(runtime.spec.timeout_seconds) + 1.0
@@ -342,7 +347,7 @@ class TenantService:
 
     def _schedule_resync(
         self,
-        tenant: Tenant,
+        tenant: TenantConfig,
         loop: _Loop,
         runtime: TenantRuntime | None,
         reachable: bool,
@@ -387,7 +392,7 @@ class TenantService:
 
     def _collect(
         self,
-        tenant: Tenant,
+        tenant: TenantConfig,
         loop: _Loop,
         task: asyncio.Task[ResyncReport],
         now: datetime,
@@ -412,7 +417,7 @@ class TenantService:
 
     # -- deletion ------------------------------------------------------------------------
 
-    async def delete(self, tenant: Tenant) -> ReleaseOutcome:
+    async def delete(self, tenant: TenantConfig) -> ReleaseOutcome:
         """Apply the tenant's deletion policy (see docs/operator.md, "Deleting a tenant")."""
         policy = tenant.spec.deletion_policy if tenant.spec is not None else "Retain"
         owners = self._directory.tenants_of(tenant.namespace)
@@ -420,7 +425,8 @@ class TenantService:
             return ReleaseOutcome(True, "NamespaceConflict", "the namespace is another tenant's")
         if policy == "Retain":
             try:
-                await self._kube.delete_secret(tenant.namespace, SECRET_NAME)
+                with contextlib.suppress(NotFound):
+                    await self._kube.delete(SECRET, SECRET_NAME, tenant.namespace)
             except KubeError as exc:
                 return ReleaseOutcome(False, "KubernetesError", str(exc), retry_after=10.0)
             self._downstreams.invalidate(tenant.namespace)
@@ -441,7 +447,8 @@ class TenantService:
         except DownstreamError as exc:
             return ReleaseOutcome(False, "DeprovisionFailed", str(exc), retry_after=30.0, warn=True)
         try:
-            await self._kube.delete_namespace(tenant.namespace)
+            with contextlib.suppress(NotFound):
+                await self._kube.delete(NAMESPACE, tenant.namespace)
         except KubeError as exc:
             return ReleaseOutcome(False, "KubernetesError", str(exc), retry_after=10.0)
         self._downstreams.invalidate(tenant.namespace)
