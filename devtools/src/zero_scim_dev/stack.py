@@ -15,7 +15,7 @@ control plane too, unless it was already running before. Logs: ``<data>/logs/``.
 from __future__ import annotations
 
 import argparse
-import base64
+import asyncio
 import contextlib
 import os
 import secrets
@@ -29,14 +29,18 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from zero_scim.kube.coordinates import GROUP, TENANT, VERSION, tenant_manifest
+from zero_scim.jsondata import JsonObject
+from zero_scim.kube.client import KubeClient
+from zero_scim.kube.coordinates import NAMESPACE, SECRET, TENANT, tenant_manifest
+from zero_scim.kube.errors import AlreadyExists, KubeError
+from zero_scim.kube.objects import Namespace, Secret
+from zero_scim.kube.secrets import DecodedSecret
 from zero_scim.kube.tokens import KEY_TOKEN, SECRET_NAME
 from zero_scim_dev.cluster.build import ensure_binaries
 from zero_scim_dev.cluster.cluster import LocalCluster, default_data_dir
 from zero_scim_dev.cluster.errors import ClusterError
-from zero_scim_dev.crds import apply_crds
+from zero_scim_dev.crds import apply_crds_to
 
 DEMO = "demo"
 ORG = "demo-org"
@@ -131,24 +135,19 @@ class Stack:
                 child.process.wait()
 
 
-def _secret_value(data: dict[str, str] | None, key: str) -> str:
-    raw = (data or {}).get(key, "")
-    return base64.b64decode(raw).decode() if raw else ""
-
-
-def _ensure_demo_tenant(api_client: Any, accounts_url: str, api_key: str) -> None:
-    from kubernetes import client
-
-    core = client.CoreV1Api(api_client)
-    custom = client.CustomObjectsApi(api_client)
-    with contextlib.suppress(client.ApiException):
-        core.create_namespace({"metadata": {"name": DEMO}})
-    secret = {"metadata": {"name": "zero-api-key"}, "stringData": {"apiKey": api_key}}
+async def _ensure_demo_tenant(kube: KubeClient, accounts_url: str, api_key: str) -> None:
+    namespace: Namespace = {"metadata": {"name": DEMO}}
+    with contextlib.suppress(AlreadyExists):
+        await kube.create(NAMESPACE, namespace)
+    secret: Secret = {
+        "metadata": {"name": "zero-api-key", "namespace": DEMO},
+        "stringData": {"apiKey": api_key},
+    }
     try:
-        core.create_namespaced_secret(DEMO, secret)
-    except client.ApiException:
-        core.replace_namespaced_secret("zero-api-key", DEMO, secret)
-    spec = {
+        await kube.create(SECRET, secret)
+    except AlreadyExists:
+        await kube.replace(SECRET, secret)
+    spec: JsonObject = {
         "namespace": DEMO,
         "displayName": "Demo tenant",
         "downstream": {
@@ -159,29 +158,30 @@ def _ensure_demo_tenant(api_client: Any, accounts_url: str, api_key: str) -> Non
         },
     }
     try:
-        custom.create_cluster_custom_object(
-            GROUP, VERSION, TENANT.plural, tenant_manifest(DEMO, spec)
-        )
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
-        custom.patch_cluster_custom_object(GROUP, VERSION, TENANT.plural, DEMO, {"spec": spec})
+        await kube.create(TENANT, tenant_manifest(DEMO, spec))
+    except AlreadyExists:
+        await kube.merge_patch(TENANT, DEMO, {"spec": spec})
 
 
-def _wait_token(api_client: Any, deadline: float, stack: Stack) -> str:
-    from kubernetes import client
-
-    core = client.CoreV1Api(api_client)
+async def _wait_token(kube: KubeClient, deadline: float, stack: Stack) -> str:
     while time.monotonic() < deadline:
         stack.check()
-        try:
-            token = _secret_value(core.read_namespaced_secret(SECRET_NAME, DEMO).data, KEY_TOKEN)
+        with contextlib.suppress(KubeError):
+            secret = await kube.find(SECRET, SECRET_NAME, DEMO)
+            token = DecodedSecret.from_object(secret).data.get(KEY_TOKEN) if secret else None
             if token:
                 return token
-        except client.ApiException:
-            pass
-        time.sleep(0.3)
+        await asyncio.sleep(0.3)
     raise ClusterError("the operator did not create the demo tenant's token in time")
+
+
+async def _declare_demo(
+    kubeconfig: Path, accounts_url: str, api_key: str, deadline: float, stack: Stack
+) -> str:
+    """Declare the demo tenant; its token once the operator has issued it."""
+    async with await KubeClient.connect(kubeconfig) as kube:
+        await _ensure_demo_tenant(kube, accounts_url, api_key)
+        return await _wait_token(kube, deadline, stack)
 
 
 def _wait_accepted(base_url: str, token: str, deadline: float, stack: Stack) -> None:
@@ -209,8 +209,6 @@ def _api_key(data_dir: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kubernetes import config
-
     cluster = LocalCluster(args.data_dir or default_data_dir())
     data_dir = cluster.data_dir
     was_running = bool(cluster.state_path.exists() and cluster.status().get("ready"))
@@ -226,8 +224,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         say("starting the local control plane")
         kubeconfig = cluster.up(ensure_binaries())
-        api_client = config.new_client_from_config(config_file=str(kubeconfig))
-        apply_crds(api_client)
+        apply_crds_to(kubeconfig)
         env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"}
         api_key = _api_key(data_dir)
         admin_token = secrets.token_urlsafe(16)
@@ -253,9 +250,8 @@ def run(args: argparse.Namespace) -> int:
         stack.spawn(
             "operator", ["operator", "--liveness", f"http://127.0.0.1:{liveness_port}/healthz"], env
         )
-        _ensure_demo_tenant(api_client, accounts.url, api_key)
         deadline = time.monotonic() + args.timeout
-        token = _wait_token(api_client, deadline, stack)
+        token = asyncio.run(_declare_demo(kubeconfig, accounts.url, api_key, deadline, stack))
         base_url = f"{api.url}/scim/v2"
         _wait_accepted(base_url, token, deadline, stack)
         print(f"SCIM_BASE_URL={base_url}")

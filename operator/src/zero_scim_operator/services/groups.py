@@ -481,12 +481,12 @@ class GroupService:
         )
 
 
-def _members_changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+def _members_changed(before: Mapping[str, object], after: Mapping[str, object]) -> bool:
     fields = ("membersSyncedSeq", "memberCount")
     return any(before.get(f) != after.get(f) for f in fields)
 
 
-def _progress(state: GroupState) -> tuple[Any, ...]:
+def _progress(state: GroupState) -> tuple[object, ...]:
     """What changes when a round achieves something downstream."""
     return (state.downstream_id, state.observed_generation, state.synced_seq, state.member_count)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 from zero_scim.kube.client import KubeClient
 from zero_scim.kube.coordinates import LABEL_PART_OF, LABEL_TENANT, NAMESPACE, SECRET, TENANT
 from zero_scim.kube.errors import KubeError, NotFound
-from zero_scim.kube.objects import Namespace, ZeroTenant
+from zero_scim.kube.objects import Namespace, ZeroTenant, ZeroTenantStatus
 from zero_scim.kube.tokens import SECRET_NAME, format_time, parse_time
 from zero_scim_operator import conditions
 from zero_scim_operator.conditions import Condition
@@ -497,7 +497,7 @@ def _order(updates: list[Condition]) -> list[Condition]:
     return sorted(updates, key=lambda c: _ORDER.get(c.type, 9))
 
 
-def _time(value: Any) -> datetime | None:
+def _time(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
@@ -510,7 +510,7 @@ def _due(at: datetime | None, now: datetime) -> bool:
     return at is not None and now >= at
 
 
-def _condition_true(status: Mapping[str, Any], type_: str) -> bool | None:
+def _condition_true(status: ZeroTenantStatus, type_: str) -> bool | None:
     found = conditions.find(status.get("conditions"), type_)
     return None if found is None else found.get("status") == "True"
 
