@@ -32,6 +32,7 @@
 //   PUT    /_admin/tamper        {mode}   the next ID token issued is altered (see TAMPER);
 //                                          what the OpenID RP certification tests do
 //   DELETE /_admin/tamper
+//   GET    /_admin/stats                                                    requests by path
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -76,6 +77,7 @@ const tenants = new Map(); // tid -> {id, name, storage, provider}
 const cookieKeys = [crypto.randomBytes(32).toString('base64url')];
 let signingKeys = []; // private JWKs, newest first
 let tamper = null; // {mode}: applied to the next ID token, then cleared
+const requestCounts = new Map(); // path -> requests served
 let base = ''; // http://<public-host>:<port>
 let internal = ''; // http://<host>:<port>, for the organizations token endpoint
 
@@ -474,6 +476,9 @@ async function admin(req, res, path) {
     tamper = { mode };
     return send(res, 200, tamper);
   }
+  if (collection === 'stats' && req.method === 'GET') {
+    return send(res, 200, { requests: Object.fromEntries(requestCounts) });
+  }
   if (collection === 'tamper' && req.method === 'DELETE') {
     tamper = null;
     return send(res, 200, {});
@@ -570,6 +575,7 @@ async function handle(req, res) {
   const { pathname } = new URL(req.url, base);
   if (pathname === '/healthz') return send(res, 200, { status: 'ok' });
   if (pathname.startsWith('/_admin/')) return admin(req, res, pathname);
+  requestCounts.set(pathname, (requestCounts.get(pathname) || 0) + 1);
   const [, first, version, ...rest] = pathname.split('/');
   if (version !== 'v2.0') return send(res, 404, { error: 'not_found' });
   const prefix = `/${first}/v2.0`;
