@@ -3,11 +3,13 @@
 ``idp``       the local identity provider (idp/server.mjs) for the session, two tenants
 ``zero_sso``  an accounts service with sign-in on (client registered at the provider)
 ``org``       a fresh org of it, linked to Contoso, with helpers to provision accounts
+``unlinked_org`` the same, with no Entra tenant linked
 ``browser``   a new :class:`Browser` per test (cookies start empty)
 """
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -58,24 +60,14 @@ def zero_sso(idp: Idp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zer
         yield zero
 
 
-class serving_sign_in:  # noqa: N801 (a context manager, used like a function)
+@contextlib.contextmanager
+def serving_sign_in(idp: Idp, workdir: Path, settings: SsoSettings) -> Iterator[ZeroSso]:
     """An accounts service with ``settings``, its client registered at ``idp``."""
-
-    def __init__(self, idp: Idp, workdir: Path, settings: SsoSettings) -> None:
-        self._manager = running_accounts_service(
-            workdir / "accounts.sqlite3", org_id="sso-tests", sso=settings
-        )
-        self._idp = idp
-        self._settings = settings
-
-    def __enter__(self) -> ZeroSso:
-        service = self._manager.__enter__()
+    db_path = workdir / "accounts.sqlite3"
+    with running_accounts_service(db_path, org_id="sso-tests", sso=settings) as service:
         callback = f"{service.url}/sso/callback"
-        self._idp.register_client(self._settings.client_id, self._settings.client_secret, [callback])
-        return ZeroSso(service, self._settings)
-
-    def __exit__(self, *exc: Any) -> None:
-        self._manager.__exit__(*exc)
+        idp.register_client(settings.client_id, settings.client_secret, [callback])
+        yield ZeroSso(service, settings)
 
 
 @dataclass
@@ -150,6 +142,11 @@ def new_org(zero: ZeroSso, tenant_id: str | None = CONTOSO) -> Iterator[Org]:
 @pytest.fixture
 def org(zero_sso: ZeroSso) -> Iterator[Org]:
     yield from new_org(zero_sso)
+
+
+@pytest.fixture
+def unlinked_org(zero_sso: ZeroSso) -> Iterator[Org]:
+    yield from new_org(zero_sso, None)
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ a ``kid``; :func:`verify` checks the signature with that key (joserfc) and every
 Zero relies on:
 
 - ``iss`` equals the provider's issuer with the token's own ``tid`` in place of
-  ``{tenantid}`` (Entra's multi-tenant issuer template; a plain issuer must match as is);
+  ``{tenantid}`` (Entra's multi-tenant issuer template); a tenant-specific issuer must
+  match as is and name the token's ``tid`` (Entra: ``<instance>/<tid>/v2.0``);
 - ``aud`` is Zero's client id (with ``azp`` naming it when there are several audiences);
 - ``nonce`` is the one this sign-in sent;
 - ``exp`` is in the future and ``iat`` neither in the future nor older than allowed, each
@@ -19,6 +20,8 @@ Whether that ``tid`` may sign in to the org is the sign-in's business, not the t
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import re
 from dataclasses import dataclass
@@ -101,12 +104,21 @@ def signing_key(jwk: Any) -> RSAKey | None:
         return None
     if jwk.get("use", "sig") != "sig" or jwk.get("alg", ALGORITHM) != ALGORITHM:
         return None
+    modulus = jwk.get("n")
+    if not isinstance(modulus, str) or _bits(modulus) < MIN_RSA_BITS:
+        return None
     try:
-        key = RSAKey.import_key({k: v for k, v in jwk.items() if k in ("kty", "n", "e")})
+        return RSAKey.import_key({k: v for k, v in jwk.items() if k in ("kty", "n", "e")})
     except (JoseError, ValueError, TypeError):
         return None
-    size: int = key.public_key.key_size
-    return key if size >= MIN_RSA_BITS else None
+
+
+def _bits(b64url: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(b64url + "=" * (-len(b64url) % 4))
+    except (ValueError, binascii.Error):
+        return 0
+    return int.from_bytes(raw, "big").bit_length()
 
 
 def verify(token: str, key: RSAKey, expected: Expected) -> Identity:
@@ -120,6 +132,9 @@ def verify(token: str, key: RSAKey, expected: Expected) -> Identity:
     tenant_id = _guid(claims, "tid")
     object_id = _guid(claims, "oid")
     issuer = expected.issuer.replace(TENANT_PLACEHOLDER, tenant_id)
+    if f"/{tenant_id}/" not in issuer.lower() + "/":
+        # A tenant-specific authority: its issuer names one tenant, which must be the tid's.
+        raise InvalidIdToken("the ID token's tid is not the issuer's tenant")
     registry = JWTClaimsRegistry(
         now=int(expected.now),
         leeway=int(expected.skew),

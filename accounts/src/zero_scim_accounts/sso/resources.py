@@ -19,6 +19,7 @@ navigation from another site, which Lax lets through), ``Secure`` as configured;
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -37,6 +38,7 @@ Req = falcon.asgi.Request
 Resp = falcon.asgi.Response
 
 HTML = "text/html; charset=utf-8"
+_EPOCH = datetime.fromtimestamp(0, UTC)
 SESSION_COOKIE = "zero_session"
 BINDING_COOKIE = "zero_signin"
 
@@ -78,13 +80,15 @@ class Cookies:
         self._set(resp, self.binding, value, self._tx_lifetime)
 
     def clear_session(self, resp: Resp) -> None:
-        self._set(resp, self.session, "", 0)
+        self._set(resp, self.session, "", None)
 
-    def _set(self, resp: Resp, name: str, value: str, max_age: int) -> None:
+    def _set(self, resp: Resp, name: str, value: str, max_age: int | None) -> None:
         resp.set_cookie(
             name,
             value,
             max_age=max_age,
+            # Falcon leaves out Max-Age=0; an expiry in the past removes the cookie.
+            expires=_EPOCH if max_age is None else None,
             path="/",
             secure=self.secure,
             http_only=True,
