@@ -72,6 +72,8 @@ def test_public_api() -> None:
         "MembershipChange",
         "PermanentError",
         "RateLimited",
+        "SsoConfig",
+        "SsoInput",
         "TransientError",
         "Upserted",
         "ZeroAccountsClient",
