@@ -382,7 +382,7 @@ def test_the_accounts_service_signs_people_in_with_a_secret_from_a_secret() -> N
     )
     assert env["ZERO_ACCOUNTS_PUBLIC_URL"]["value"] == "https://zero.example.com"
     assert env["ZERO_ACCOUNTS_COOKIE_SECURE"]["value"] == "auto"
-    # Off by default, and a half configuration is refused by the schema.
+    # Off by default, and a half configuration is refused.
     plain = one(render(ci_values(CHART / "ci" / "accounts-values.yaml")), "Deployment", "-accounts")
     names = {e["name"] for e in plain["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert not {n for n in names if n.startswith("ZERO_ACCOUNTS_SSO")}
