@@ -3,9 +3,9 @@
 The tenant loop calls :meth:`SsoService.reconcile` every round with the tenant's
 downstream runtime (``None`` while Zero cannot be used). The link is written when what
 the spec asks for differs from what was last applied to that downstream (spec change,
-another org or base URL, a new API key), on the loop's full rounds (a spec change, the
-downstream coming back), and every ``RECHECK_INTERVAL`` to repair drift; failures are
-retried with backoff. No ``spec.sso`` means no link: the org's is removed.
+another org or base URL, a new API key), on the loop's full rounds (any change of the
+tenant), and every ``RECHECK_INTERVAL`` to repair drift; failures are retried with
+backoff (2 s doubling to 2 min). No ``spec.sso`` means no link: the org's is removed.
 
 ``SsoSynced`` is True when Zero has what the spec asks for (reason ``Applied``,
 ``Disabled`` or ``NotRequested``), False when Zero refused it or could not be reached,
