@@ -132,7 +132,7 @@ def test_secure_cookies_carry_the_host_prefix(secure_zero: ZeroSso, idp: Idp) ->
 
 @pytest.fixture
 def brief_zero(idp: Idp, tmp_path: Path) -> Iterator[ZeroSso]:
-    settings = sso_settings(idp, session_idle=3.0, session_lifetime=7.0)
+    settings = sso_settings(idp, session_idle=4.0, session_lifetime=9.0)
     with serving_sign_in(idp, tmp_path, settings) as zero:
         yield zero
 
@@ -143,19 +143,19 @@ def test_idle_and_absolute_lifetimes(brief_zero: ZeroSso, idp: Idp) -> None:
         user = idp.add_user()
         org.provision(user.login)
         with Browser(brief_zero.url) as browser:
-            # Idle: requests keep the session alive; 3 s without one end it.
+            # Idle: requests keep the session alive; 4 s without one end it.
             assert browser.sign_in(org.id, user).status_code == 303
             for _ in range(4):
                 time.sleep(1.0)
                 assert browser.me().status_code == 200
-            time.sleep(3.5)
+            time.sleep(4.5)
             assert browser.me().status_code == 401
 
-            # Absolute: however busy, it ends 7 s after sign-in.
+            # Absolute: however busy, it ends 9 s after sign-in.
             assert browser.sign_in(org.id, user).status_code == 303
             signed_in = time.monotonic()
-            while time.monotonic() - signed_in < 6.0:
+            while time.monotonic() - signed_in < 7.5:
                 assert browser.me().status_code == 200
                 time.sleep(0.5)
-            time.sleep(max(0.0, 7.5 - (time.monotonic() - signed_in)))
+            time.sleep(max(0.0, 9.5 - (time.monotonic() - signed_in)))
             assert browser.me().status_code == 401
