@@ -7,6 +7,7 @@ until the operator has issued its token and the API accepts it, then prints::
     SCIM_BASE_URL=http://127.0.0.1:8080/scim/v2
     SCIM_TOKEN=zscim_…
     KUBECONFIG=/root/.cache/zero-scim/clusters/default/kubeconfig
+    SSO_LOGIN_URL=… SSO_DEMO_USER=… SSO_DEMO_PASSWORD=…   (sign-in: zero_scim_dev.sso)
 
 and a curl example. Ctrl-C (or SIGTERM) stops everything this command started — the
 control plane too, unless it was already running before. Logs: ``<data>/logs/``.
@@ -37,6 +38,7 @@ from zero_scim.kube.errors import AlreadyExists, KubeError
 from zero_scim.kube.objects import Namespace, Secret
 from zero_scim.kube.secrets import DecodedSecret
 from zero_scim.kube.tokens import KEY_TOKEN, SECRET_NAME
+from zero_scim_dev import sso
 from zero_scim_dev.cluster.build import ensure_binaries
 from zero_scim_dev.cluster.cluster import LocalCluster, default_data_dir
 from zero_scim_dev.cluster.errors import ClusterError
@@ -83,12 +85,19 @@ class Stack:
         self.logs = data_dir / "logs"
         self.children: list[Child] = []
 
-    def spawn(self, name: str, args: list[str], env: dict[str, str], url_prefix: str = "") -> Child:
+    def spawn(
+        self,
+        name: str,
+        args: list[str],
+        env: dict[str, str],
+        url_prefix: str = "",
+        program: list[str] | None = None,
+    ) -> Child:
         self.logs.mkdir(parents=True, exist_ok=True)
         log_path = self.logs / f"{name}.log"
         log = log_path.open("a")
         process = subprocess.Popen(
-            [sys.executable, "-m", "zero_scim.cli", *args],
+            [*(program or [sys.executable, "-m", "zero_scim.cli"]), *args],
             stdout=subprocess.PIPE,
             stderr=log,
             stdin=subprocess.DEVNULL,
@@ -135,7 +144,9 @@ class Stack:
                 child.process.wait()
 
 
-async def _ensure_demo_tenant(kube: KubeClient, accounts_url: str, api_key: str) -> None:
+async def _ensure_demo_tenant(
+    kube: KubeClient, accounts_url: str, api_key: str, sign_in: bool = False
+) -> None:
     namespace: Namespace = {"metadata": {"name": DEMO}}
     with contextlib.suppress(AlreadyExists):
         await kube.create(NAMESPACE, namespace)
@@ -156,6 +167,7 @@ async def _ensure_demo_tenant(kube: KubeClient, accounts_url: str, api_key: str)
             "apiKeySecretRef": {"name": "zero-api-key"},
             "resyncInterval": "1m",
         },
+        **({"sso": {"entraTenantId": sso.DEMO_TENANT_ID}} if sign_in else {}),
     }
     try:
         await kube.create(TENANT, tenant_manifest(DEMO, spec))
@@ -176,11 +188,16 @@ async def _wait_token(kube: KubeClient, deadline: float, stack: Stack) -> str:
 
 
 async def _declare_demo(
-    kubeconfig: Path, accounts_url: str, api_key: str, deadline: float, stack: Stack
+    kubeconfig: Path,
+    accounts_url: str,
+    api_key: str,
+    deadline: float,
+    stack: Stack,
+    sign_in: bool = False,
 ) -> str:
     """Declare the demo tenant; its token once the operator has issued it."""
     async with await KubeClient.connect(kubeconfig) as kube:
-        await _ensure_demo_tenant(kube, accounts_url, api_key)
+        await _ensure_demo_tenant(kube, accounts_url, api_key, sign_in)
         return await _wait_token(kube, deadline, stack)
 
 
@@ -228,15 +245,26 @@ def run(args: argparse.Namespace) -> int:
         env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"}
         api_key = _api_key(data_dir)
         admin_token = secrets.token_urlsafe(16)
+        no_sso = sso.available()
+        sign_in = sso.prepare(data_dir) if no_sso is None else None
+        idp_url, sso_args = "", []
+        if sign_in is not None:
+            say("starting the local identity provider (Entra-shaped, for sign-in)")
+            idp = stack.spawn("idp", [], env, "IDP_URL=", sso.idp_command(sign_in, 0))
+            idp_url, sso_args = idp.url, sso.accounts_args(idp.url)
+        else:
+            say(f"sign-in is left out: {no_sso}")
         say("starting the Zero accounts service, the SCIM API and the operator")
         accounts = stack.spawn(
             "accounts",
             ["accounts", "--host", "127.0.0.1", "--port", str(_port(args.accounts_port)),
              "--db", str(data_dir / "accounts.sqlite3"), "--org", f"{ORG}:{api_key}",
-             "--admin-token", admin_token],
-            env,
+             "--admin-token", admin_token, *sso_args],
+            {**env, **(sign_in.env if sign_in else {})},
             "ZERO_ACCOUNTS_URL=",
         )  # fmt: skip
+        if sign_in is not None:
+            sso.register_client(sign_in, idp_url, accounts.url)
         api = stack.spawn(
             "api",
             ["api", "--host", "127.0.0.1", "--port", str(_port(args.api_port)),
@@ -251,13 +279,22 @@ def run(args: argparse.Namespace) -> int:
             "operator", ["operator", "--liveness", f"http://127.0.0.1:{liveness_port}/healthz"], env
         )
         deadline = time.monotonic() + args.timeout
-        token = asyncio.run(_declare_demo(kubeconfig, accounts.url, api_key, deadline, stack))
+        token = asyncio.run(
+            _declare_demo(kubeconfig, accounts.url, api_key, deadline, stack, sign_in is not None)
+        )
         base_url = f"{api.url}/scim/v2"
         _wait_accepted(base_url, token, deadline, stack)
+        if sign_in is not None:
+            sso.provision_demo(base_url, token)
+            sso.wait_signin_ready(accounts.url, ORG, api_key, deadline)
         print(f"SCIM_BASE_URL={base_url}")
         print(f"SCIM_TOKEN={token}")
         print(f"KUBECONFIG={kubeconfig}")
         print(f"ZERO_ACCOUNTS_URL={accounts.url}  (admin token: {admin_token})")
+        if sign_in is not None:
+            print(f"SSO_LOGIN_URL={sso.login_url(accounts.url, ORG)}")
+            print(f"SSO_DEMO_USER={sso.DEMO_USER}")
+            print(f"SSO_DEMO_PASSWORD={sign_in.password}")
         user = '{"userName":"ada@example.com","active":true}'
         elapsed = time.monotonic() - started
         print(

@@ -16,6 +16,7 @@ from zero_scim_operator.services.common import EventSink, EventType
 from zero_scim_operator.services.downstream import ClientFactory, Downstreams, _default_client
 from zero_scim_operator.services.groups import GroupService
 from zero_scim_operator.services.resync import ResyncService
+from zero_scim_operator.services.sso import SsoService
 from zero_scim_operator.services.tenants import TenantService
 from zero_scim_operator.services.tokens import TokenService
 from zero_scim_operator.services.users import UserService
@@ -84,6 +85,7 @@ class Factory:
             self.groups,
             self.events,
             config,
+            sso=SsoService(),
         )
         self._bound = False
 

@@ -61,6 +61,17 @@ class TokenRotationSpec(_Spec):
     grace_period: Duration = timedelta(hours=24)
 
 
+#: An Entra tenant (directory) id: a GUID (the CRD checks the same pattern).
+TENANT_ID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
+
+
+class SsoSpec(_Spec):
+    """``spec.sso``: the Entra tenant whose people sign in to the tenant's Zero org."""
+
+    entra_tenant_id: Annotated[str, Field(pattern=TENANT_ID_PATTERN)]
+    enabled: bool = True
+
+
 class TenantSpec(_Spec):
     namespace: str | None = None
     display_name: str | None = None
@@ -68,6 +79,7 @@ class TenantSpec(_Spec):
     deletion_policy: Literal["Retain", "Deprovision"] = "Retain"
     downstream: DownstreamSpec | None = None
     token_rotation: TokenRotationSpec = TokenRotationSpec()
+    sso: SsoSpec | None = None
 
 
 class InvalidSpec(ValueError):

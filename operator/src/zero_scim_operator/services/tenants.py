@@ -1,4 +1,5 @@
-"""ZeroTenant: namespace, token Secret, downstream reachability, counts, resync, deletion.
+"""ZeroTenant: namespace, token Secret, downstream reachability, counts, resync, deletion,
+and the org's single sign-on link (:mod:`.sso`).
 
 Each tenant has one loop (a Kopf daemon) that owns its status. It wakes when the tenant
 changes (spec or the rotate-token annotation), when the downstream's reachability
@@ -37,6 +38,7 @@ from zero_scim_operator.services.downstream import (
 from zero_scim_operator.services.gate import Backoff
 from zero_scim_operator.services.groups import GroupService
 from zero_scim_operator.services.resync import ResyncReport, ResyncService
+from zero_scim_operator.services.sso import SSO_SYNCED, SsoService
 from zero_scim_operator.services.tokens import Action, TokenResult, TokenService, precise_time
 from zero_scim_operator.services.wakeups import Wakeups
 from zero_scim_operator.settings import OperatorConfig
@@ -81,6 +83,7 @@ class TenantService:
         groups: GroupService,
         events: EventSink,
         config: OperatorConfig,
+        sso: SsoService | None = None,
     ) -> None:
         self._kube = kube
         self._directory = directory
@@ -90,6 +93,7 @@ class TenantService:
         self._groups = groups
         self._events = events
         self._config = config
+        self._sso = sso or SsoService()
         self.wakeups = Wakeups()
         self._loops: dict[str, _Loop] = {}
         self._seen: dict[str, tuple[int, str | None, bool]] = {}
@@ -152,6 +156,7 @@ class TenantService:
                             wake_in = min(wake_in, 5.0)
                 full = await signal.wait(wake_in)
         finally:
+            self._sso.forget(first)
             self.wakeups.unregister(name, signal)
             if self._loops.get(name) is loop:
                 del self._loops[name]
@@ -203,16 +208,22 @@ class TenantService:
             wake_in = min(wake_in, max(0.05, loop.next_probe - mono))
         reachable = loop.reach is not None and loop.reach.is_true
         wake_in = min(wake_in, self._schedule_resync(tenant, loop, runtime, reachable, now, mono))
+        sso = await self._sso.reconcile(
+            tenant, runtime if reachable else None, full=full, mono=mono
+        )
+        wake_in = min(wake_in, max(0.05, sso.wake_in))
 
         problems = [
             c for c in (loop.namespace, loop.token_condition, loop.reach) if c and not c.is_true
         ]
+        if sso.blocks_ready and tenant.spec.sso is not None:
+            problems.append(sso.condition)
         if not problems:
             ready = conditions.true(READY, "Ready", "syncing to Zero", generation)
         else:
             first = problems[0]
             ready = conditions.false(READY, first.reason, first.message, generation)
-        parts = [ready, loop.token_condition, loop.reach, loop.namespace]
+        parts = [ready, loop.token_condition, loop.reach, loop.namespace, sso.condition]
         return self._status(tenant, loop, [c for c in parts if c is not None], now), wake_in
 
     def _status(
@@ -474,6 +485,7 @@ class TenantService:
         await asyncio.gather(
             *(delete("group", k) for k in groups), *(delete("account", k) for k in accounts)
         )
+        await runtime.call(lambda z: z.put_sso(None), budget=budget)  # nobody signs in any more
         return len(accounts) + len(groups)
 
 
@@ -490,7 +502,7 @@ _STATUS_FIELDS = (
     "conditions",
 )
 _ROTATIONS = (Action.ROTATE_SCHEDULED, Action.ROTATE_REQUESTED)
-_ORDER = {READY: 0, TOKEN_READY: 1, REACHABLE: 2, "NamespaceReady": 3}
+_ORDER = {READY: 0, TOKEN_READY: 1, REACHABLE: 2, "NamespaceReady": 3, SSO_SYNCED: 4}
 
 
 def _order(updates: list[Condition]) -> list[Condition]:
