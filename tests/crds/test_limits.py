@@ -4,7 +4,8 @@ Issue 9 item 2: a value over a CRD bound must never reach the Kubernetes API ser
 message names internal field paths); the SCIM layer answers 400 invalidValue naming the
 SCIM attribute and the limit. ``zero_scim.scim.limits`` holds the SCIM side's table. These
 tests read the CRD YAML and map SCIM attributes to custom-resource fields through the
-API's real codec (``doc_to_spec``, ``batch_object``), so that neither side can drift:
+API's real codec (``doc_to_spec``) and the member log's (``zero_scim.memberlog.encode``),
+so that neither side can drift:
 
 * every bound (maxLength, minLength, maxItems, pattern, enum, …) on a field that holds
   client data has a SCIM limit at least as strict; the fields only the server writes are
@@ -29,13 +30,13 @@ from kubernetes.client import ApiException
 
 from tests.support.kube import KubeEnv
 from zero_scim.kube.coordinates import GROUP, GROUP_KIND, MEMBER_BATCH, USER, VERSION, Kind
+from zero_scim.memberlog import MAX_IDS_PER_ENTRY, Delta, GroupRef, encode
 from zero_scim.scim import GROUP as SCIM_GROUP
 from zero_scim.scim import USER as SCIM_USER
 from zero_scim.scim import InvalidValue, ResourceType, normalize_group, normalize_user, resolve
 from zero_scim.scim.limits import GROUP_LIMITS, LIMITS, USER_LIMITS, Limit
 from zero_scim.scim.schema import ResolvedAttr
-from zero_scim_api.storage.codec import batch_object, doc_to_spec
-from zero_scim_api.storage.repository import MAX_IDS_PER_ENTRY
+from zero_scim_api.storage.codec import doc_to_spec
 from zero_scim_dev.crds import load_crds
 
 CrdPath = tuple[str, ...]  # field names; "[]" for array items, "{}" for map values
@@ -73,8 +74,9 @@ SERVER_OWNED: dict[str, dict[CrdPath, str]] = {
 
 
 @functools.cache
-def crd_spec_schema(kind: Kind) -> dict[str, Any]:
-    for crd in load_crds():
+def crd_spec_schema(kind: Kind[Any]) -> dict[str, Any]:
+    crds: list[Any] = list(load_crds())
+    for crd in crds:
         if crd["spec"]["names"]["kind"] == kind.kind:
             schema: dict[str, Any] = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
             return schema["properties"]["spec"]
@@ -94,7 +96,7 @@ def walk(
 
 
 @functools.cache
-def storage_bounds(kind: Kind) -> dict[tuple[CrdPath, str], Any]:
+def storage_bounds(kind: Kind[Any]) -> dict[tuple[CrdPath, str], Any]:
     return {
         (path, keyword): node[keyword]
         for path, node in walk(crd_spec_schema(kind))
@@ -104,11 +106,11 @@ def storage_bounds(kind: Kind) -> dict[tuple[CrdPath, str], Any]:
 
 
 @functools.cache
-def storage_nodes(kind: Kind) -> dict[CrdPath, Mapping[str, Any]]:
+def storage_nodes(kind: Kind[Any]) -> dict[CrdPath, Mapping[str, Any]]:
     return dict(walk(crd_spec_schema(kind)))
 
 
-def storage_node(kind: Kind, path: CrdPath) -> Mapping[str, Any] | None:
+def storage_node(kind: Kind[Any], path: CrdPath) -> Mapping[str, Any] | None:
     return storage_nodes(kind).get(path)
 
 
@@ -139,12 +141,12 @@ def scim_doc(resolved: ResolvedAttr) -> dict[str, Any]:
     return {attribute.name: value}
 
 
-def member_field(scim_path: str) -> list[tuple[Kind, CrdPath]]:
+def member_field(scim_path: str) -> list[tuple[Kind[Any], CrdPath]]:
     """Where a member id or display lands: the member log (ScimMemberBatch)."""
-    spec = batch_object(
-        group_object_name_="g-x", group_uid="uid", group_id="x", namespace="ns", seq=1,
-        kind="Delta", add=[SENTINEL], remove=[SENTINEL], displays={"id": SENTINEL},
-    )["spec"]  # fmt: skip
+    entry = Delta(seq=1, add=(SENTINEL,), remove=(SENTINEL,), displays={"id": SENTINEL})
+    spec = encode(entry, GroupRef(namespace="ns", object_name="g-x", uid="uid", scim_id="x"))[
+        "spec"
+    ]
     found = set(locate(spec))
     if scim_path == "members.value":
         assert found >= {("add", "[]"), ("remove", "[]")}
@@ -179,7 +181,7 @@ def limit_fields() -> dict[tuple[str, CrdPath], tuple[ResourceType, str, Limit]]
     return out
 
 
-def read_only_fields(kind: Kind) -> set[CrdPath]:
+def read_only_fields(kind: Kind[Any]) -> set[CrdPath]:
     """Fields holding readOnly SCIM sub-attributes (``manager.displayName``): the SCIM
     layer drops them from every request, so their bounds never meet client data."""
     resource_type = SCIM_USER if kind is USER else SCIM_GROUP
@@ -200,7 +202,7 @@ def read_only_fields(kind: Kind) -> set[CrdPath]:
 
 
 @pytest.mark.parametrize("kind", [USER, GROUP_KIND, MEMBER_BATCH], ids=lambda k: k.kind)
-def test_every_storage_bound_has_a_scim_limit_at_least_as_strict(kind: Kind) -> None:
+def test_every_storage_bound_has_a_scim_limit_at_least_as_strict(kind: Kind[Any]) -> None:
     limits = limit_fields()
     dropped = read_only_fields(kind) if kind is not MEMBER_BATCH else set()
     assert dropped == ({("enterprise", "manager", "displayName")} if kind is USER else set())
@@ -314,7 +316,7 @@ def at_limit_user() -> dict[str, Any]:
     return body
 
 
-def create(kube: KubeEnv, kind: Kind, namespace: str, name: str, spec: dict[str, Any]) -> Any:
+def create(kube: KubeEnv, kind: Kind[Any], namespace: str, name: str, spec: dict[str, Any]) -> Any:
     return kube.custom.create_namespaced_custom_object(
         GROUP, VERSION, namespace, kind.plural,
         {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind.kind, "metadata": {"name": name},
@@ -330,14 +332,13 @@ def test_a_user_at_every_limit_is_stored(kube: KubeEnv, namespace: str) -> None:
     assert created["spec"] == {"id": "x", **spec}  # nothing pruned, nothing refused
     group, _ = normalize_group({"displayName": "g" * 1024, "externalId": "e" * 1024})
     create(kube, GROUP_KIND, namespace, "g-at-limit", {"id": "g", **doc_to_spec(group)})
-    batch = batch_object(
-        group_object_name_="g-at-limit", group_uid="uid", group_id="g", namespace=namespace,
-        seq=1, kind="Delta", add=["m" * 256], remove=[], displays={"m" * 256: "d" * 1024},
-    )  # fmt: skip
-    create(kube, MEMBER_BATCH, namespace, "g-at-limit-0000000001", batch["spec"])
-    batch["spec"]["add"] = ["m" * 257]  # one more: refused (members.value is checked first)
+    group_ref = GroupRef(namespace=namespace, object_name="g-at-limit", uid="uid", scim_id="g")
+    batch = encode(Delta(seq=1, add=("m" * 256,), displays={"m" * 256: "d" * 1024}), group_ref)
+    create(kube, MEMBER_BATCH, namespace, "g-at-limit-0000000001", dict(batch["spec"]))
+    # one more: refused (members.value is checked first)
+    over = encode(Delta(seq=2, add=("m" * 257,)), group_ref)
     with pytest.raises(ApiException):
-        create(kube, MEMBER_BATCH, namespace, "g-at-limit-0000000002", batch["spec"])
+        create(kube, MEMBER_BATCH, namespace, "g-at-limit-0000000002", dict(over["spec"]))
 
 
 def over_limit(scim_path: str, limit: Limit) -> dict[str, Any]:
