@@ -43,9 +43,9 @@ from bench.support import (
     wait_for,
 )
 from bench.support import run_concurrently as fan_out
+from zero_scim.kube.client import KubeClient
 from zero_scim.kube.coordinates import USER
 from zero_scim_api.storage.codec import Meta, content_version, now_iso, user_object
-from zero_scim_api.storage.kubeapi import KubeApi, resource_path
 
 SCIM = "application/scim+json"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -111,11 +111,10 @@ async def raw_baseline(
     kubeconfig: Path, namespace: str, users: int, concurrency: int, cpu: CpuMeter
 ) -> float:
     """Create ``users`` ScimUser objects straight through the API server; return creates/s."""
-    kube = await KubeApi.connect(kubeconfig)
+    kube = await KubeClient.connect(kubeconfig)
     before = cpu.snapshot()
     timings = Timings()
     run = uuid.uuid4().hex[:6]
-    path = resource_path(USER, namespace)
 
     async def create(n: int) -> None:
         body = entra_user(n, run)
@@ -128,7 +127,7 @@ async def raw_baseline(
             namespace=namespace,
         )
         started = time.perf_counter()
-        await kube.create(path, obj)
+        await kube.create(USER, obj, namespace)
         timings.add("raw create", time.perf_counter() - started)
 
     wall = await fan_out(list(range(users)), create, concurrency)
@@ -342,14 +341,14 @@ async def scale_phase(
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    with cluster() as kubeconfig:
+    async with cluster() as kubeconfig:
         cpu = CpuMeter({**control_plane_pids(kubeconfig), "load generator": os.getpid()})
-        scratch = make_tenant(kubeconfig, "raw")
+        scratch = await make_tenant(kubeconfig, "raw")
         raw_rate = await raw_baseline(
             kubeconfig, scratch.namespace, args.users, args.concurrency, cpu
         )
-        drop_tenant(kubeconfig, scratch)  # its objects must not weigh on the API's index
-        tenant = make_tenant(kubeconfig)
+        await drop_tenant(kubeconfig, scratch)  # its objects must not weigh on the API's index
+        tenant = await make_tenant(kubeconfig)
         async with api_server(kubeconfig) as api:
             cpu.add("SCIM API", api.process.pid)
             print(f"\nAPI at {api.url} (RSS at start: {api.rss_mb():.0f} MB)")

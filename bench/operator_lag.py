@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import os
 import re
@@ -42,8 +41,6 @@ import aiohttp
 import httpx
 import orjson
 import psutil
-from kubernetes import client, config
-from kubernetes_asyncio import client as async_client
 
 from bench.support import (
     CpuMeter,
@@ -53,10 +50,22 @@ from bench.support import (
     control_plane_pids,
     run_concurrently,
 )
-from zero_scim.kube.coordinates import FINALIZER, GROUP, LABEL_SCIM_ID, TENANT, USER, VERSION
+from zero_scim.jsondata import JsonObject
+from zero_scim.kube.client import KubeClient
+from zero_scim.kube.coordinates import (
+    API_VERSION,
+    FINALIZER,
+    LABEL_SCIM_ID,
+    NAMESPACE,
+    SECRET,
+    TENANT,
+    USER,
+    tenant_manifest,
+)
 from zero_scim.kube.names import user_object_name
+from zero_scim.kube.objects import Namespace, ObjectMeta, ScimUser, Secret
+from zero_scim.kube.secrets import DecodedSecret
 from zero_scim.kube.tokens import SECRET_NAME
-from zero_scim_operator.kube import load_configuration
 
 SCIM = "application/scim+json"
 ORG = "bench"
@@ -110,18 +119,9 @@ def operator(kubeconfig: Path, namespace: str, workdir: Path) -> Any:
 _METRIC = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$")
 
 
-def write_counts(api: client.ApiClient) -> Counter[str]:
+async def write_counts(kube: KubeClient) -> Counter[str]:
     """API-server requests on scimusers, by verb and subresource (from /metrics)."""
-    settings = api.configuration
-    headers = {
-        auth["key"]: auth["value"]
-        for auth in settings.auth_settings().values()
-        if auth.get("in") == "header" and auth.get("value")
-    }
-    response = api.rest_client.pool_manager.request(
-        "GET", f"{settings.host}/metrics", headers=headers
-    )
-    text = response.data.decode()
+    text = (await kube.get_bytes("/metrics", accept="text/plain")).decode()
     counts: Counter[str] = Counter()
     for line in text.splitlines():
         match = _METRIC.match(line)
@@ -139,46 +139,35 @@ def write_counts(api: client.ApiClient) -> Counter[str]:
 # -- the run ---------------------------------------------------------------------------------
 
 
-def setup_tenant(api: client.ApiClient, accounts_url: str, max_concurrency: int) -> str:
+async def setup_tenant(kube: KubeClient, accounts_url: str, max_concurrency: int) -> str:
     name = f"lag-{uuid.uuid4().hex[:6]}"
-    core = client.CoreV1Api(api)
-    core.create_namespace({"metadata": {"name": name}})
-    core.create_namespaced_secret(
-        name, {"metadata": {"name": "zero-api-key"}, "stringData": {"apiKey": API_KEY}}
-    )
-    client.CustomObjectsApi(api).create_cluster_custom_object(
-        GROUP, VERSION, TENANT.plural,
-        {
-            "apiVersion": f"{GROUP}/{VERSION}", "kind": TENANT.kind,
-            "metadata": {"name": name},
-            "spec": {
-                "namespace": name,
-                "downstream": {
-                    "baseUrl": accounts_url, "orgId": ORG,
-                    "apiKeySecretRef": {"name": "zero-api-key"},
-                    "maxConcurrency": max_concurrency,
-                },
-            },
+    namespace: Namespace = {"metadata": {"name": name}}
+    await kube.create(NAMESPACE, namespace)
+    api_key: Secret = {"metadata": {"name": "zero-api-key"}, "stringData": {"apiKey": API_KEY}}
+    await kube.create(SECRET, api_key, name)
+    spec: JsonObject = {
+        "namespace": name,
+        "downstream": {
+            "baseUrl": accounts_url, "orgId": ORG,
+            "apiKeySecretRef": {"name": "zero-api-key"},
+            "maxConcurrency": max_concurrency,
         },
-    )  # fmt: skip
+    }  # fmt: skip
+    await kube.create(TENANT, tenant_manifest(name, spec))
     return name
 
 
-async def wait_ready(api: client.ApiClient, name: str, timeout: float = 60) -> str:
-    custom = client.CustomObjectsApi(api)
-    core = client.CoreV1Api(api)
+async def wait_ready(kube: KubeClient, name: str, timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        tenant = await asyncio.to_thread(
-            custom.get_cluster_custom_object, GROUP, VERSION, TENANT.plural, name
-        )
+        tenant = await kube.get(TENANT, name)
         ready = [
-            c for c in (tenant.get("status") or {}).get("conditions", [])
+            c for c in tenant.get("status", {}).get("conditions") or []
             if c["type"] == "Ready" and c["status"] == "True"
         ]  # fmt: skip
         if ready:
-            secret = await asyncio.to_thread(core.read_namespaced_secret, SECRET_NAME, name)
-            return base64.b64decode(secret.data["token"]).decode()
+            secret = DecodedSecret.from_object(await kube.get(SECRET, SECRET_NAME, name))
+            return secret.data["token"]
         await asyncio.sleep(0.2)
     raise RuntimeError(f"tenant {name} not Ready within {timeout} s")
 
@@ -235,13 +224,10 @@ async def create_objects(
     finalizer: bool,
 ) -> dict[str, float]:
     """Create the ScimUser objects directly (what the API would write), asynchronously."""
-    configuration = await load_configuration(str(kubeconfig))
-    configuration.connection_pool_maxsize = concurrency
     run = uuid.uuid4().hex[:6]
     sent: dict[str, float] = {}
     started = time.time()
-    async with async_client.ApiClient(configuration) as api:
-        custom = async_client.CustomObjectsApi(api)
+    async with await KubeClient.connect(kubeconfig, pool_limit=concurrency) as kube:
 
         async def one(n: int) -> None:
             if rate > 0:
@@ -250,24 +236,19 @@ async def create_objects(
                     await asyncio.sleep(delay)
             scim_id = str(uuid.uuid4())
             user_name = f"lag{n}.{run}@example.com"
-            metadata: dict[str, Any] = {
+            metadata: ObjectMeta = {
                 "name": user_object_name(user_name),
                 "labels": {LABEL_SCIM_ID: scim_id},
             }
             if finalizer:  # as the API could write it: saves the operator one write per user
                 metadata["finalizers"] = [FINALIZER]
-            body = {
-                "apiVersion": f"{GROUP}/{VERSION}", "kind": USER.kind, "metadata": metadata,
+            body: ScimUser = {
+                "apiVersion": API_VERSION, "kind": USER.kind, "metadata": metadata,
                 "spec": {"id": scim_id, "userName": user_name, "active": True,
                          "emails": [{"value": user_name, "primary": True}]},
             }  # fmt: skip
             at = time.time()
-            response = await custom.create_namespaced_custom_object(
-                GROUP, VERSION, namespace, USER.plural, body, _preload_content=False
-            )
-            if response.status != 201:
-                raise RuntimeError(f"create answered {response.status}: {await response.text()}")
-            response.release()
+            await kube.create(USER, body, namespace)
             sent[scim_id] = at
 
         await run_concurrently(list(range(count)), one, concurrency)
@@ -302,63 +283,65 @@ async def arrivals(accounts_url: str, expected: set[str], timeout: float) -> dic
 
 
 async def bench(args: argparse.Namespace) -> None:
-    with cluster() as kubeconfig, tempfile.TemporaryDirectory(prefix="zero-lag-") as tmp:
-        workdir = Path(tmp)
-        api = config.new_client_from_config(config_file=str(kubeconfig))
-        with accounts_service(workdir) as (accounts, accounts_url):
-            name = setup_tenant(api, accounts_url, args.max_concurrency)
-            with operator(kubeconfig, name, workdir) as op:
-                try:
-                    token = await wait_ready(api, name)
-                except RuntimeError:
-                    print((workdir / "operator.log").read_text()[-5000:], file=sys.stderr)
-                    raise
-                writes_before = write_counts(api)
-                cpu_before = psutil.Process(op.pid).cpu_times()
-                meter = CpuMeter(
-                    {
-                        **control_plane_pids(kubeconfig),
-                        "operator": op.pid,
-                        "accounts": accounts.pid,
-                        "load generator": os.getpid(),
-                    }
-                )
-                async with scim_api(kubeconfig, args.via, args.finalizer) as (url, api_pid):
-                    if url:
-                        await wait_token(url, token)
-                        meter.add("SCIM API", api_pid)
-                    split = meter.snapshot()
-                    started = time.time()
-                    if args.via == "api":
-                        sent = await post_users(url, token, args.users, args.concurrency, args.rate)
-                    else:
-                        sent = await create_objects(
-                            kubeconfig,
-                            name,
-                            args.users,
-                            args.concurrency,
-                            args.rate,
-                            args.finalizer,
-                        )
-                    posted = time.time() - started
-                    created = await arrivals(accounts_url, set(sent), args.timeout)
-                    cpu_split = meter.report(split, len(sent), "user")
-                cpu_after = psutil.Process(op.pid).cpu_times()
-                rss = psutil.Process(op.pid).memory_info().rss / 2**20
-                await asyncio.sleep(2)  # the last status patches
-                writes = write_counts(api) - writes_before
-            report(args, sent, created, posted, writes, cpu_after.user + cpu_after.system
-                   - cpu_before.user - cpu_before.system, rss)  # fmt: skip
-            print(cpu_split.strip())
-            if args.restart:
-                await restart(api, kubeconfig, name, workdir, accounts_url)
+    async with cluster() as kubeconfig, await KubeClient.connect(kubeconfig) as kube:
+        with tempfile.TemporaryDirectory(prefix="zero-lag-") as tmp:
+            workdir = Path(tmp)
+            with accounts_service(workdir) as (accounts, accounts_url):
+                name = await setup_tenant(kube, accounts_url, args.max_concurrency)
+                with operator(kubeconfig, name, workdir) as op:
+                    try:
+                        token = await wait_ready(kube, name)
+                    except RuntimeError:
+                        print((workdir / "operator.log").read_text()[-5000:], file=sys.stderr)
+                        raise
+                    writes_before = await write_counts(kube)
+                    cpu_before = psutil.Process(op.pid).cpu_times()
+                    meter = CpuMeter(
+                        {
+                            **control_plane_pids(kubeconfig),
+                            "operator": op.pid,
+                            "accounts": accounts.pid,
+                            "load generator": os.getpid(),
+                        }
+                    )
+                    async with scim_api(kubeconfig, args.via, args.finalizer) as (url, api_pid):
+                        if url:
+                            await wait_token(url, token)
+                            meter.add("SCIM API", api_pid)
+                        split = meter.snapshot()
+                        started = time.time()
+                        if args.via == "api":
+                            sent = await post_users(
+                                url, token, args.users, args.concurrency, args.rate
+                            )
+                        else:
+                            sent = await create_objects(
+                                kubeconfig,
+                                name,
+                                args.users,
+                                args.concurrency,
+                                args.rate,
+                                args.finalizer,
+                            )
+                        posted = time.time() - started
+                        created = await arrivals(accounts_url, set(sent), args.timeout)
+                        cpu_split = meter.report(split, len(sent), "user")
+                    cpu_after = psutil.Process(op.pid).cpu_times()
+                    rss = psutil.Process(op.pid).memory_info().rss / 2**20
+                    await asyncio.sleep(2)  # the last status patches
+                    writes = await write_counts(kube) - writes_before
+                report(args, sent, created, posted, writes, cpu_after.user + cpu_after.system
+                       - cpu_before.user - cpu_before.system, rss)  # fmt: skip
+                print(cpu_split.strip())
+                if args.restart:
+                    await restart(kube, kubeconfig, name, workdir, accounts_url)
 
 
 async def restart(
-    api: client.ApiClient, kubeconfig: Path, namespace: str, workdir: Path, accounts_url: str
+    kube: KubeClient, kubeconfig: Path, namespace: str, workdir: Path, accounts_url: str
 ) -> None:
     """Start a fresh operator over the synced objects: what does it cost until idle?"""
-    writes_before = write_counts(api)
+    writes_before = await write_counts(kube)
     puts_before = await downstream_writes(accounts_url)
     started = time.monotonic()
     with operator(kubeconfig, namespace, workdir) as op:
@@ -371,7 +354,7 @@ async def restart(
             idle_for = idle_for + 1 if cpu - last < 0.05 else 0
             last = cpu
         settled = time.monotonic() - started - idle_for
-        writes = write_counts(api) - writes_before
+        writes = await write_counts(kube) - writes_before
         puts = await downstream_writes(accounts_url) - puts_before
     print(f"restart over the synced objects: busy for {settled:.1f} s, {last:.1f} s CPU "
           f"(imports included); API-server writes on scimusers: {sum(writes.values())}; "

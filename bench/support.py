@@ -11,16 +11,18 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
-from kubernetes import client, config
 
-from zero_scim.kube.coordinates import GROUP, TENANT, VERSION, tenant_manifest
+from zero_scim.kube.client import KubeClient
+from zero_scim.kube.coordinates import NAMESPACE, SECRET, TENANT, tenant_manifest
+from zero_scim.kube.errors import NotFound
+from zero_scim.kube.objects import Namespace
 from zero_scim.kube.tokens import new_token, secret_manifest
 from zero_scim_dev.cluster.build import ensure_binaries
 from zero_scim_dev.cluster.cluster import LocalCluster
@@ -120,21 +122,26 @@ async def run_concurrently(
     return time.perf_counter() - started
 
 
-@contextlib.contextmanager
-def cluster() -> Iterator[Path]:
+async def _apply_crds(kubeconfig: Path) -> None:
+    async with await KubeClient.connect(kubeconfig) as kube:
+        await apply_crds(kube)
+
+
+@contextlib.asynccontextmanager
+async def cluster() -> AsyncIterator[Path]:
     """$KUBECONFIG if set, else a fresh local control plane for this run."""
     if os.environ.get("KUBECONFIG"):
         kubeconfig = Path(os.environ["KUBECONFIG"])
-        apply_crds(config.new_client_from_config(config_file=str(kubeconfig)))
+        await _apply_crds(kubeconfig)
         yield kubeconfig
         return
     local = LocalCluster(Path(tempfile.mkdtemp(prefix="zero-scim-bench-")))
-    kubeconfig = local.up(ensure_binaries())
+    kubeconfig = await asyncio.to_thread(local.up, ensure_binaries())
     try:
-        apply_crds(config.new_client_from_config(config_file=str(kubeconfig)))
+        await _apply_crds(kubeconfig)
         yield kubeconfig
     finally:
-        local.down(purge=True)
+        await asyncio.to_thread(local.down, purge=True)
 
 
 @dataclass(frozen=True)
@@ -144,35 +151,29 @@ class BenchTenant:
     token: str
 
 
-def make_tenant(kubeconfig: Path, prefix: str = "bench") -> BenchTenant:
-    api = config.new_client_from_config(config_file=str(kubeconfig))
+async def make_tenant(kubeconfig: Path, prefix: str = "bench") -> BenchTenant:
     name = f"{prefix}-{uuid.uuid4().hex[:6]}"
-    client.CoreV1Api(api).create_namespace({"metadata": {"name": name}})
-    client.CustomObjectsApi(api).create_cluster_custom_object(
-        GROUP, VERSION, TENANT.plural, tenant_manifest(name, {"namespace": name})
-    )
     token = new_token()
-    client.CoreV1Api(api).create_namespaced_secret(name, secret_manifest(name, token))
+    namespace: Namespace = {"metadata": {"name": name}}
+    async with await KubeClient.connect(kubeconfig) as kube:
+        await kube.create(NAMESPACE, namespace)
+        await kube.create(TENANT, tenant_manifest(name, {"namespace": name}))
+        await kube.create(SECRET, secret_manifest(name, token), name)
     return BenchTenant(name=name, namespace=name, token=token)
 
 
-def drop_tenant(kubeconfig: Path, tenant: BenchTenant, timeout: float = 300.0) -> None:
+async def drop_tenant(kubeconfig: Path, tenant: BenchTenant, timeout: float = 300.0) -> None:
     """Delete a tenant and its namespace, and wait until the namespace is gone."""
-    api = config.new_client_from_config(config_file=str(kubeconfig))
-    core = client.CoreV1Api(api)
-    client.CustomObjectsApi(api).delete_cluster_custom_object(
-        GROUP, VERSION, TENANT.plural, tenant.name
-    )
-    core.delete_namespace(tenant.namespace)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            core.read_namespace(tenant.namespace)
-        except client.ApiException as exc:
-            if exc.status == 404:
+    async with await KubeClient.connect(kubeconfig) as kube:
+        await kube.delete(TENANT, tenant.name)
+        await kube.delete(NAMESPACE, tenant.namespace)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                await kube.get(NAMESPACE, tenant.namespace)
+            except NotFound:
                 return
-            raise
-        time.sleep(0.5)
+            await asyncio.sleep(0.5)
     raise RuntimeError(f"namespace {tenant.namespace} still exists after {timeout:.0f} s")
 
 

@@ -66,6 +66,7 @@ def test_routes_match_the_spec() -> None:
         ("AccountInput", service_models.AccountIn, client_models.AccountInput),
         ("GroupInput", service_models.GroupIn, client_models.GroupInput),
         ("MembersBatch", service_models.MembersBatchIn, None),
+        ("SsoInput", service_models.SsoConfigIn, client_models.SsoInput),
     ],
 )
 def test_input_schemas(
@@ -87,6 +88,7 @@ def test_input_schemas(
         ("Group", client_models.Group),
         ("Member", client_models.Member),
         ("MembersBatchResult", client_models.MembershipChange),
+        ("Sso", client_models.SsoConfig),
     ],
 )
 def test_output_schemas_match_the_client(schema: str, client_model: type[BaseModel]) -> None:
@@ -109,6 +111,8 @@ async def test_responses_carry_exactly_the_documented_fields(api: httpx.AsyncCli
         assert set((await api.get(page)).json()) == {"items", "next_cursor"}
     error = (await api.get("/accounts/none")).json()
     assert set(error["error"]) == set(SCHEMAS["Error"]["properties"]["error"]["properties"])
+    link = await api.put("/sso", json={"entraTenantId": "11111111-1111-4111-8111-111111111111"})
+    assert set(link.json()) == set(SCHEMAS["Sso"]["properties"])
 
 
 def test_string_limits_agree() -> None:
@@ -134,9 +138,10 @@ def test_string_limits_agree() -> None:
 
 
 def test_every_error_code_is_documented() -> None:
-    source = "\n".join(p.read_text() for p in (Path(service_models.__file__).parent).glob("*.py"))
+    package = Path(service_models.__file__).parent
+    source = "\n".join(p.read_text() for p in package.rglob("*.py"))
     raised = set(re.findall(r'ApiError\(\s*\d+,\s*"([a-z_]+)"', source))
-    raised |= {f"{kind}_not_found" for kind in ("account", "group")}
+    raised |= {f"{kind}_not_found" for kind in ("account", "group", "sso")}
     raised |= set(CODES_BY_STATUS.values())
     raised -= {"admin_disabled"}  # /admin only, outside the contract
     assert raised <= set(SCHEMAS["ErrorCode"]["enum"])

@@ -385,6 +385,27 @@ def test_the_api_drains_for_its_shutdown_delay_within_the_grace_period() -> None
     assert spec["terminationGracePeriodSeconds"] > 5 + 10  # drain + uvicorn's 10 s
 
 
+def test_the_accounts_service_signs_people_in_with_a_secret_from_a_secret() -> None:
+    objects = render(ci_values(CHART / "ci" / "accounts-sso-values.yaml"))
+    (container,) = one(objects, "Deployment", "-accounts")["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["ZERO_ACCOUNTS_SSO_CLIENT_ID"]["value"] == "00000000-0000-4000-8000-00000000c11e"
+    assert env["ZERO_ACCOUNTS_SSO_CLIENT_SECRET"]["valueFrom"] == {
+        "secretKeyRef": {"name": "zero-entra-app", "key": "clientSecret"}
+    }
+    assert env["ZERO_ACCOUNTS_SSO_AUTHORITY"]["value"] == (
+        "https://login.microsoftonline.com/organizations/v2.0"
+    )
+    assert env["ZERO_ACCOUNTS_PUBLIC_URL"]["value"] == "https://zero.example.com"
+    assert env["ZERO_ACCOUNTS_COOKIE_SECURE"]["value"] == "auto"
+    # Off by default, and a half configuration is refused.
+    plain = one(render(ci_values(CHART / "ci" / "accounts-values.yaml")), "Deployment", "-accounts")
+    names = {e["name"] for e in plain["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert not {n for n in names if n.startswith("ZERO_ACCOUNTS_SSO")}
+    with pytest.raises(Exception, match=r"clientId|secretName"):
+        render({"accounts": {"enabled": True, "sso": {"enabled": True}}})
+
+
 def _rules(objects: list[Manifest], suffix: str) -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = one(objects, "ClusterRole", suffix)["rules"]
     return rules

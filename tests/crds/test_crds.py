@@ -12,6 +12,7 @@ from kubernetes.client import ApiException
 from tests.support.kube import KubeEnv
 from zero_scim.kube.coordinates import ALL_KINDS, GROUP, MEMBER_BATCH, TENANT, USER, VERSION, Kind
 from zero_scim.kube.coordinates import GROUP_KIND as SCIM_GROUP
+from zero_scim.kube.objects import KubeObject
 from zero_scim_dev.crds import load_crds
 
 VALID_USER: dict[str, Any] = {
@@ -33,7 +34,7 @@ VALID_TENANT: dict[str, Any] = {
 }
 
 
-def body(kind: Kind, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+def body(kind: Kind[KubeObject], name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": kind.kind,
@@ -42,7 +43,7 @@ def body(kind: Kind, name: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def create(kube: KubeEnv, kind: Kind, ns: str, name: str, spec: dict[str, Any]) -> Any:
+def create(kube: KubeEnv, kind: Kind[KubeObject], ns: str, name: str, spec: dict[str, Any]) -> Any:
     if kind.namespaced:
         return kube.custom.create_namespaced_custom_object(
             GROUP, VERSION, ns, kind.plural, body(kind, name, spec)
@@ -52,7 +53,7 @@ def create(kube: KubeEnv, kind: Kind, ns: str, name: str, spec: dict[str, Any]) 
     )
 
 
-def rejected(kube: KubeEnv, kind: Kind, ns: str, spec: dict[str, Any]) -> str:
+def rejected(kube: KubeEnv, kind: Kind[KubeObject], ns: str, spec: dict[str, Any]) -> str:
     """Create an invalid object; return the API server's message (422 Invalid)."""
     with pytest.raises(ApiException) as info:
         create(kube, kind, ns, "invalid", spec)
@@ -129,7 +130,7 @@ def test_valid_objects_are_accepted_and_defaults_applied(kube: KubeEnv, namespac
     ],
 )
 def test_invalid_objects_are_rejected_by_the_api_server(
-    kube: KubeEnv, namespace: str, kind: Kind, spec: dict[str, Any], fragment: str
+    kube: KubeEnv, namespace: str, kind: Kind[KubeObject], spec: dict[str, Any], fragment: str
 ) -> None:
     assert fragment in rejected(kube, kind, namespace, spec)
 

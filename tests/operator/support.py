@@ -41,8 +41,10 @@ from zero_scim.kube.coordinates import (
     Kind,
     tenant_manifest,
 )
-from zero_scim.kube.names import batch_object_name, group_object_name, user_object_name
+from zero_scim.kube.names import group_object_name, user_object_name
+from zero_scim.kube.objects import KubeObject
 from zero_scim.kube.tokens import SECRET_NAME
+from zero_scim.memberlog import entry_name
 
 T = TypeVar("T")
 START_TIMEOUT = 30.0
@@ -330,7 +332,9 @@ def create_user(
     return name
 
 
-def get_object(kube: KubeEnv, kind: Kind, namespace: str, name: str) -> dict[str, Any] | None:
+def get_object(
+    kube: KubeEnv, kind: Kind[KubeObject], namespace: str, name: str
+) -> dict[str, Any] | None:
     try:
         result: dict[str, Any] = kube.custom.get_namespaced_custom_object(
             GROUP, VERSION, namespace, kind.plural, name
@@ -342,13 +346,15 @@ def get_object(kube: KubeEnv, kind: Kind, namespace: str, name: str) -> dict[str
     return result
 
 
-def patch_spec(kube: KubeEnv, kind: Kind, namespace: str, name: str, spec: dict[str, Any]) -> None:
+def patch_spec(
+    kube: KubeEnv, kind: Kind[KubeObject], namespace: str, name: str, spec: dict[str, Any]
+) -> None:
     kube.custom.patch_namespaced_custom_object(
         GROUP, VERSION, namespace, kind.plural, name, {"spec": spec}
     )
 
 
-def delete_object(kube: KubeEnv, kind: Kind, namespace: str, name: str) -> None:
+def delete_object(kube: KubeEnv, kind: Kind[KubeObject], namespace: str, name: str) -> None:
     with contextlib.suppress(client.ApiException):
         kube.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, kind.plural, name)
 
@@ -390,7 +396,7 @@ def add_entry(
         spec["add"] = add
     if remove:
         spec["remove"] = remove
-    name = batch_object_name(group, seq, part)
+    name = entry_name(group, seq, part)
     body = {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": MEMBER_BATCH.kind,

@@ -258,11 +258,19 @@ async def test_no_401_for_a_valid_token_while_tokens_rotate(
 
             await eventually(lambda: log.versions)
             await eventually(lambda: _accepted(url, entra_token()), timeout=10)
-            deadline = time.monotonic() + 6
+            started = time.monotonic()
+
+            def sampling() -> bool:
+                """At least 6 s and 500 requests, at most 30 s: on a loaded machine the API
+                answers fewer requests per second, and the evidence (not the clock) must
+                suffice for the judgement below."""
+                elapsed = time.monotonic() - started
+                return elapsed < 30 and (elapsed < 6 or len(requests) < 500)
+
             async with httpx.AsyncClient(base_url=url + "/scim/v2", timeout=10) as http:
 
                 async def client() -> None:
-                    while time.monotonic() < deadline:
+                    while sampling():
                         token = entra_token()
                         sent = datetime.now(UTC)
                         response = await http.get(

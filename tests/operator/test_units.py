@@ -1,4 +1,7 @@
-"""The operator's pure parts: durations, conditions, mapping, the member plan, the diff base."""
+"""The operator's pure parts: durations, conditions, mapping, the diff base.
+
+(The member plan is the member log's: tests/core/test_memberlog.py.)
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Any, cast
 import kopf
 import pytest
 
+from zero_scim.memberlog import EntryHeader
 from zero_scim_operator import conditions
 from zero_scim_operator.directory import Directory, UserEntry
 from zero_scim_operator.downstream import Account
@@ -18,8 +22,7 @@ from zero_scim_operator.mapping import (
     account_input,
     group_input,
 )
-from zero_scim_operator.models import BatchEntry, Tenant
-from zero_scim_operator.services import memberplan
+from zero_scim_operator.models import TenantConfig
 from zero_scim_operator.services.tokens import Action, TokenState, decide
 from zero_scim_operator.settings import GenerationDiffBase
 
@@ -165,7 +168,7 @@ def test_group_mapping() -> None:
 
 
 def test_tenant_spec_defaults_and_errors() -> None:
-    body = {
+    body: dict[str, Any] = {
         "metadata": {
             "name": "acme",
             "uid": "u1",
@@ -177,57 +180,21 @@ def test_tenant_spec_defaults_and_errors() -> None:
             "tokenRotation": {"interval": "720h"},
         },
     }
-    tenant = Tenant.from_body(body)
+    tenant = TenantConfig.from_object(body)
     assert tenant.namespace == "acme" and tenant.rotate_request == "7"
     spec = tenant.require_spec()
     assert spec.token_rotation.interval == timedelta(hours=720)
     assert spec.token_rotation.grace_period == timedelta(hours=24)
     assert spec.downstream is not None and spec.downstream.resync_interval == timedelta(minutes=10)
     assert spec.downstream.api_key_secret_ref.key == "apiKey"
-    broken = Tenant.from_body({**body, "spec": {"tokenRotation": {"interval": "soon"}}})
+    invalid: dict[str, Any] = {**body, "spec": {"tokenRotation": {"interval": "soon"}}}
+    broken = TenantConfig.from_object(invalid)
     assert broken.spec is None and "interval" in (broken.spec_error or "")
 
 
-def _entry(seq: int, kind: str = "Delta", part: int = 0, parts: int = 1) -> BatchEntry:
+def _entry(seq: int, kind: str = "Delta", part: int = 0, parts: int = 1) -> EntryHeader:
     name = f"g-x-{seq:010d}" + (f"-p{part}" if part else "")
-    return BatchEntry(name=name, seq=seq, type=kind, part=part, parts=parts)
-
-
-def test_plan_applies_deltas_in_order_and_skips_in_order_snapshots() -> None:
-    log = [_entry(3), _entry(1), _entry(2, "Snapshot"), _entry(4)]
-    plan = memberplan.plan(log, 1)
-    assert isinstance(plan, memberplan.Deltas)
-    assert [e.seq for e in plan.entries] == [3, 4] and plan.upto == 4
-    assert memberplan.plan(log, 4) == memberplan.Nothing()
-
-
-def test_plan_after_a_gap_starts_from_the_latest_complete_snapshot() -> None:
-    log = [_entry(7, "Snapshot", 0, 2), _entry(7, "Snapshot", 1, 2), _entry(8), _entry(9)]
-    plan = memberplan.plan(log, 2)  # entries 3..6 were compacted away
-    assert isinstance(plan, memberplan.Full)
-    assert [e.name for e in plan.snapshot] == ["g-x-0000000007", "g-x-0000000007-p1"]
-    assert [e.seq for e in plan.deltas] == [8, 9] and plan.upto == 9
-
-
-def test_plan_waits_for_an_incomplete_snapshot_above_a_gap() -> None:
-    log = [_entry(7, "Snapshot", 0, 2), _entry(8)]
-    assert isinstance(memberplan.plan(log, 2), memberplan.Wait)
-
-
-def test_plan_full_pass_on_request() -> None:
-    log = [_entry(1), _entry(2)]
-    plan = memberplan.plan(log, 2, full=True)
-    assert isinstance(plan, memberplan.Full) and not plan.snapshot and plan.upto == 2
-    empty = memberplan.plan([], 0, full=True)
-    assert isinstance(empty, memberplan.Full) and empty.upto == 0
-
-
-def test_plan_caps_a_round() -> None:
-    log = [_entry(seq) for seq in range(1, 500)]
-    plan = memberplan.plan(log, 0)
-    assert isinstance(plan, memberplan.Deltas)
-    assert len(plan.entries) == memberplan.MAX_DELTAS_PER_ROUND
-    assert plan.upto == memberplan.MAX_DELTAS_PER_ROUND
+    return EntryHeader(name=name, seq=seq, type=kind, part=part, parts=parts)
 
 
 def _user(generation: int, handled: int | None) -> kopf.Body:

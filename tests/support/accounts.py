@@ -34,6 +34,7 @@ import httpx
 
 from zero_scim_accounts.config import Settings
 from zero_scim_accounts.server import URL_PREFIX, AccountsServer
+from zero_scim_accounts.sso.settings import SsoSettings
 from zero_scim_operator.downstream import ZeroAccountsClient
 
 START_TIMEOUT = 20.0
@@ -162,22 +163,28 @@ def running_accounts_service(
     api_key: str | None = None,
     admin_token: str | None = None,
     mode: Literal["thread", "process"] = "thread",
+    sso: SsoSettings | None = None,
 ) -> Iterator[AccountsService]:
     """Serve the accounts API on ``127.0.0.1:<free port>`` with ``db_path`` until exit.
 
     ``org_id`` is created with ``api_key``; both secrets are random unless given. The
     database outlives the service: start again on the same ``db_path`` to restart it.
+    ``sso``: serve Entra sign-in too (thread mode).
     """
     api_key = api_key or f"key-{secrets.token_urlsafe(16)}"
     admin_token = admin_token or f"admin-{secrets.token_urlsafe(16)}"
-    start = _in_thread if mode == "thread" else _in_process
-    with start(db_path, org_id, api_key, admin_token) as (url, process):
+    if mode == "thread":
+        with _in_thread(db_path, org_id, api_key, admin_token, sso) as (url, process):
+            yield AccountsService(url, admin_token, org_id, api_key, db_path, process)
+        return
+    assert sso is None, "sign-in is configured in thread mode only"
+    with _in_process(db_path, org_id, api_key, admin_token) as (url, process):
         yield AccountsService(url, admin_token, org_id, api_key, db_path, process)
 
 
 @contextmanager
 def _in_thread(
-    db_path: Path, org_id: str, api_key: str, admin_token: str
+    db_path: Path, org_id: str, api_key: str, admin_token: str, sso: SsoSettings | None = None
 ) -> Iterator[tuple[str, None]]:
     settings = Settings(
         db=str(db_path),
@@ -188,6 +195,7 @@ def _in_thread(
         log_level="warning",
         access_log=False,
         configure_logging=False,
+        sso=sso,
     )
     server = AccountsServer(settings)
     ready = threading.Event()

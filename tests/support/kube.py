@@ -9,6 +9,7 @@ temporary data folder and stopped afterwards.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import tempfile
@@ -24,7 +25,7 @@ from kubernetes import client, config
 
 from zero_scim_dev.cluster.build import ensure_binaries
 from zero_scim_dev.cluster.cluster import LocalCluster
-from zero_scim_dev.crds import apply_crds
+from zero_scim_dev.crds import apply_crds_to
 
 THROWAWAY_PREFIXES = ("kind-", "k3d-", "minikube", "zero-scim", "docker-desktop", "colima")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -87,7 +88,9 @@ def kube_session() -> Iterator[KubeEnv]:
         kubeconfig = local.up(ensure_binaries())
     try:
         api = config.new_client_from_config(config_file=str(kubeconfig))
-        apply_crds(api)
+        # zero-scim's own client, on an event loop of its own (not the tests' loop)
+        with concurrent.futures.ThreadPoolExecutor(1) as thread:
+            thread.submit(apply_crds_to, kubeconfig).result()
         yield KubeEnv(kubeconfig=kubeconfig, api=api, local=local)
         api.close()
     finally:

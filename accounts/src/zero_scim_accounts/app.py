@@ -12,6 +12,8 @@ from zero_scim_accounts import admin, resources
 from zero_scim_accounts.auth import AuthMiddleware
 from zero_scim_accounts.errors import ApiError, serialize_error
 from zero_scim_accounts.faults import FaultInjector, FaultMiddleware
+from zero_scim_accounts.sso import resources as sso
+from zero_scim_accounts.sso.service import SignInService
 from zero_scim_accounts.stats import Stats, StatsMiddleware
 from zero_scim_accounts.store import (
     Database,
@@ -59,8 +61,14 @@ async def _store_error(
 
 
 def create_app(
-    db: Database, injector: FaultInjector, stats: Stats, *, admin_token: str | None
+    db: Database,
+    injector: FaultInjector,
+    stats: Stats,
+    *,
+    admin_token: str | None,
+    sign_in: SignInService | None = None,
 ) -> falcon.asgi.App[falcon.asgi.Request, falcon.asgi.Response]:
+    """The service; ``sign_in`` serves Entra sign-in (without it, ``/sso/*`` answers 404)."""
     # Middleware order matters: stats first (its process_response runs last and sees the
     # final status), faults before auth (an outage does not check credentials).
     app: falcon.asgi.App[falcon.asgi.Request, falcon.asgi.Response] = falcon.asgi.App()
@@ -84,6 +92,15 @@ def create_app(
     app.add_route(f"{ORG}/groups/{{externalKey}}", resources.Group(db))
     app.add_route(f"{ORG}/groups/{{externalKey}}/members", resources.Members(db))
     app.add_route(f"{ORG}/groups/{{externalKey}}/members:batch", resources.MembersBatch(db))
+    app.add_route(f"{ORG}/sso", sso.OrgSso(db))
+
+    # People's routes: a session cookie, never an API key (and never for /v1/orgs/...).
+    app.add_route("/sso/start", sso.SsoStart(sign_in))
+    app.add_route("/sso/callback", sso.SsoCallback(sign_in))
+    app.add_route("/sso/logout", sso.Logout(sign_in))
+    app.add_route("/sso/signed-out", sso.SignedOut())
+    app.add_route("/me", sso.MePage(sign_in))
+    app.add_route("/v1/me", sso.MeJson(sign_in))
 
     app.add_route("/admin/orgs", admin.AdminOrgs(db))
     app.add_route("/admin/faults", admin.AdminFaults(injector))

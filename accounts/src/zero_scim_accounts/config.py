@@ -4,6 +4,13 @@ Org API keys come from three sources, merged: ``--org ORG:KEY`` (repeatable),
 ``ZERO_ACCOUNTS_ORGS="org:key,org:key"`` and a JSON file (``--keys-file`` /
 ``ZERO_ACCOUNTS_KEYS_FILE``) mapping org id to a list of keys. They are stored (hashed)
 in the database at startup, next to any added through ``POST /admin/orgs``.
+
+Sign-in with Entra (``/sso/*``) is on when Zero's app registration is given: its client
+id (``--sso-client-id`` / ``ZERO_ACCOUNTS_SSO_CLIENT_ID``) and secret
+(``ZERO_ACCOUNTS_SSO_CLIENT_SECRET``, e.g. from a Kubernetes Secret, or a file:
+``--sso-client-secret-file`` / ``ZERO_ACCOUNTS_SSO_CLIENT_SECRET_FILE``; never a flag, which
+``ps`` would show). Which Entra tenant signs in to which org is data, not configuration
+(``PUT /v1/orgs/{orgId}/sso``).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from zero_scim_accounts.models import OrgIn
+from zero_scim_accounts.sso.settings import DEFAULT_AUTHORITY, SsoSettings, parse_duration
 
 ENV_PREFIX = "ZERO_ACCOUNTS_"
 DEFAULT_DB = "zero-accounts.sqlite3"
@@ -39,6 +47,8 @@ class Settings:
     access_log: bool = True
     #: Let uvicorn configure logging (the CLI); embedders keep their own.
     configure_logging: bool = True
+    #: Sign-in with Entra; ``None``: off.
+    sso: SsoSettings | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
@@ -56,7 +66,35 @@ class Settings:
             admin_token=args.admin_token or None,
             log_level=args.log_level,
             access_log=not args.no_access_log,
+            sso=sso_from_args(args),
         )
+
+
+def sso_from_args(args: argparse.Namespace) -> SsoSettings | None:
+    client_id = (args.sso_client_id or "").strip()
+    secret = os.environ.get(f"{ENV_PREFIX}SSO_CLIENT_SECRET", "").strip()
+    if args.sso_client_secret_file:
+        try:
+            secret = Path(args.sso_client_secret_file).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the SSO client secret: {exc}") from exc
+    if not client_id and not secret:
+        return None
+    if not client_id or not secret:
+        raise ConfigError("single sign-on needs both a client id and a client secret")
+    cookies = {"auto": None, "always": True, "never": False}[args.cookie_secure]
+    try:
+        return SsoSettings(
+            client_id=client_id,
+            client_secret=secret,
+            authority=args.sso_authority,
+            public_url=args.public_url or None,
+            secure_cookies=cookies,
+            session_idle=parse_duration(args.session_idle),
+            session_lifetime=parse_duration(args.session_lifetime),
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def parse_org_pairs(pairs: Iterable[str]) -> dict[str, tuple[str, ...]]:
@@ -137,3 +175,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["critical", "error", "warning", "info", "debug"],
     )
     parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    sso = parser.add_argument_group("single sign-on (Entra ID, OpenID Connect)")
+    sso.add_argument(
+        "--public-url",
+        default=env(f"{ENV_PREFIX}PUBLIC_URL"),
+        help="where people reach this service (redirect URI <url>/sso/callback); "
+        "default: the address it listens on",
+    )
+    sso.add_argument(
+        "--sso-client-id",
+        default=env(f"{ENV_PREFIX}SSO_CLIENT_ID"),
+        help="Zero's app (client) id; sign-in is off without it",
+    )
+    sso.add_argument(
+        "--sso-client-secret-file",
+        default=env(f"{ENV_PREFIX}SSO_CLIENT_SECRET_FILE"),
+        help="file holding the client secret (or set $ZERO_ACCOUNTS_SSO_CLIENT_SECRET)",
+    )
+    sso.add_argument(
+        "--sso-authority",
+        default=env(f"{ENV_PREFIX}SSO_AUTHORITY", DEFAULT_AUTHORITY),
+        help="OpenID issuer base, its discovery at <authority>/.well-known/openid-configuration "
+        "(default %(default)s)",
+    )
+    sso.add_argument(
+        "--cookie-secure",
+        choices=["auto", "always", "never"],
+        default=env(f"{ENV_PREFIX}COOKIE_SECURE", "auto"),
+        help="the Secure cookie flag; auto: when the public URL is https (default %(default)s)",
+    )
+    sso.add_argument(
+        "--session-idle",
+        default=env(f"{ENV_PREFIX}SESSION_IDLE", "1h"),
+        help="a session ends after this long without a request (default %(default)s)",
+    )
+    sso.add_argument(
+        "--session-lifetime",
+        default=env(f"{ENV_PREFIX}SESSION_LIFETIME", "8h"),
+        help="a session ends this long after sign-in (default %(default)s)",
+    )

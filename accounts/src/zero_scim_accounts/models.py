@@ -105,6 +105,17 @@ class GroupIn(_Input):
         return self.model_dump(by_alias=True)
 
 
+#: An Entra tenant id (directory id): a GUID.
+TENANT_ID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
+
+
+class SsoConfigIn(_Input):
+    """Body of ``PUT /v1/orgs/{orgId}/sso``: the Entra tenant whose people sign in."""
+
+    entra_tenant_id: Annotated[str, StringConstraints(pattern=TENANT_ID_PATTERN)]
+    enabled: bool = True
+
+
 class MembersBatchIn(_Input):
     """Body of ``POST /v1/orgs/{orgId}/groups/{externalKey}/members:batch``."""
 

@@ -21,6 +21,7 @@ from zero_scim_accounts import config
 from zero_scim_accounts.app import create_app
 from zero_scim_accounts.config import ConfigError, Settings
 from zero_scim_accounts.faults import FaultInjector
+from zero_scim_accounts.sso.service import SignInService
 from zero_scim_accounts.stats import Stats
 from zero_scim_accounts.store import Database, Store
 
@@ -82,8 +83,30 @@ class AccountsServer:
         self, db: Database, sock: socket.socket, ready: Callable[[str], None] | None
     ) -> None:
         settings = self.settings
+        host = f"[{settings.host}]" if ":" in settings.host else settings.host
+        own_url = f"http://{host}:{sock.getsockname()[1]}"
+        sign_in = None
+        if settings.sso is not None:
+            sign_in = SignInService(db, settings.sso, settings.sso.public_url or own_url)
+        try:
+            await self._run(db, sock, ready, own_url, sign_in)
+        finally:
+            if sign_in is not None:
+                await sign_in.aclose()
+
+    async def _run(
+        self,
+        db: Database,
+        sock: socket.socket,
+        ready: Callable[[str], None] | None,
+        own_url: str,
+        sign_in: SignInService | None,
+    ) -> None:
+        settings = self.settings
         injector = FaultInjector()
-        app = create_app(db, injector, Stats(injector), admin_token=settings.admin_token)
+        app = create_app(
+            db, injector, Stats(injector), admin_token=settings.admin_token, sign_in=sign_in
+        )
         uv_config = uvicorn.Config(
             app,
             lifespan="off",
@@ -99,8 +122,7 @@ class AccountsServer:
         await asyncio.wait({task, listening}, return_when=asyncio.FIRST_COMPLETED)
         listening.cancel()
         if server.started:
-            host = f"[{settings.host}]" if ":" in settings.host else settings.host
-            self.url = f"http://{host}:{sock.getsockname()[1]}"
+            self.url = own_url
             if ready is not None:
                 ready(self.url)
         await task

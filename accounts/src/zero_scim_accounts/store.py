@@ -10,8 +10,11 @@ can cost the last transactions. FULL (an fsync per commit) capped the service at
 writes/s on this disk, under the operator's 100 users/s target.
 
 Business rules that must hold inside a transaction live here too: preconditions
-(If-Match), version bumps only on real change, e-mail uniqueness, membership batches.
-Violations raise :class:`StoreError` subclasses, which the app turns into HTTP errors.
+(If-Match), version bumps only on real change, e-mail uniqueness, membership batches,
+and that disabling or deleting an account ends its sign-in sessions in the same
+transaction (the sign-in tables are defined here, their queries live in
+:mod:`zero_scim_accounts.sso.store`). Violations raise :class:`StoreError` subclasses,
+which the app turns into HTTP errors.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import sqlite3
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +36,8 @@ import orjson
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+#: 2: ``accounts.user_name_norm`` (sign-in links by userName) and the sign-in tables.
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS orgs (
@@ -49,6 +54,7 @@ CREATE TABLE IF NOT EXISTS accounts (
     external_key TEXT NOT NULL,
     id TEXT NOT NULL UNIQUE,
     email_norm TEXT,
+    user_name_norm TEXT,
     enabled INTEGER NOT NULL,
     profile TEXT NOT NULL,
     version INTEGER NOT NULL,
@@ -80,6 +86,57 @@ CREATE TABLE IF NOT EXISTS group_members (
         REFERENCES accounts (org_id, external_key) ON DELETE CASCADE
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS group_members_account ON group_members (org_id, account_key);
+
+-- Single sign-on (docs/architecture.md, "Single sign-on"). Which Entra tenant signs in
+-- to an org (set by the operator from ZeroTenant spec.sso):
+CREATE TABLE IF NOT EXISTS org_sso (
+    org_id TEXT PRIMARY KEY REFERENCES orgs(id) ON DELETE CASCADE,
+    tenant_id TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+) WITHOUT ROWID;
+-- A sign-in in flight: /sso/start wrote it, /sso/callback takes it (once).
+CREATE TABLE IF NOT EXISTS sso_transactions (
+    state_hash TEXT PRIMARY KEY,
+    binding_hash TEXT NOT NULL,
+    org_id TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    code_verifier TEXT NOT NULL,
+    expires_at REAL NOT NULL
+) WITHOUT ROWID;
+-- Authorization codes already redeemed (until they could no longer be valid anyway).
+CREATE TABLE IF NOT EXISTS sso_used_codes (
+    code_hash TEXT PRIMARY KEY,
+    expires_at REAL NOT NULL
+) WITHOUT ROWID;
+-- An Entra identity (tenant id, object id) pinned to the account it first linked to.
+CREATE TABLE IF NOT EXISTS sso_identities (
+    org_id TEXT NOT NULL,
+    tenant_id TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    account_id TEXT NOT NULL UNIQUE REFERENCES accounts(id) ON DELETE CASCADE,
+    linked_at TEXT NOT NULL,
+    PRIMARY KEY (org_id, tenant_id, object_id)
+) WITHOUT ROWID;
+-- Server-side sessions, keyed by the SHA-256 of the cookie's random id.
+CREATE TABLE IF NOT EXISTS sso_sessions (
+    id_hash TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    tenant_id TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    last_seen_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sso_sessions_account ON sso_sessions (account_id);
+"""
+
+#: Created after the migration, which adds the column they index to older databases.
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS accounts_user_name ON accounts (org_id, user_name_norm);
 """
 
 
@@ -202,6 +259,34 @@ def _email_norm(profile: dict[str, Any]) -> str | None:
     return email.lower() if isinstance(email, str) else None
 
 
+def normalize_user_name(user_name: str) -> str:
+    """userName as SCIM compares it (case-insensitively): NFC of the case-folded string."""
+    return unicodedata.normalize("NFC", user_name.casefold())
+
+
+def _user_name_norm(profile: dict[str, Any]) -> str | None:
+    user_name = profile.get("userName")
+    return normalize_user_name(user_name) if isinstance(user_name, str) else None
+
+
+def _end_sessions(conn: sqlite3.Connection, account_id: str) -> None:
+    """A disabled account is signed out everywhere, in the transaction that disables it."""
+    conn.execute("DELETE FROM sso_sessions WHERE account_id = ?", (account_id,))
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a database of an older schema version up to :data:`SCHEMA_VERSION`."""
+    columns = {row["name"] for row in conn.execute("PRAGMA table_info(accounts)")}
+    if "user_name_norm" not in columns:
+        conn.execute("ALTER TABLE accounts ADD COLUMN user_name_norm TEXT")
+        rows = conn.execute("SELECT org_id, external_key, profile FROM accounts").fetchall()
+        for row in rows:
+            conn.execute(
+                "UPDATE accounts SET user_name_norm = ? WHERE org_id = ? AND external_key = ?",
+                (_user_name_norm(orjson.loads(row["profile"])), row["org_id"], row["external_key"]),
+            )
+
+
 # --- the store ----------------------------------------------------------------------------
 
 
@@ -220,8 +305,12 @@ class Store:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
         store = cls(conn)
-        with store._write():
+        with store.transaction():
             for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            _migrate(conn)
+            for statement in _INDEXES.split(";"):
                 if statement.strip():
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -230,8 +319,14 @@ class Store:
     def close(self) -> None:
         self._conn.close()
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The connection, for the other modules that know SQL (:mod:`.sso.store`)."""
+        return self._conn
+
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` write transaction: committed on exit, rolled back on error."""
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
@@ -248,7 +343,7 @@ class Store:
     def put_org(self, org_id: str, keys: Iterable[str], *, replace_keys: bool = False) -> bool:
         """Create ``org_id`` (True) or add keys to it (False). Keys move if owned elsewhere."""
         stamp = now()
-        with self._write() as conn:
+        with self.transaction() as conn:
             created = (
                 conn.execute(
                     "INSERT INTO orgs (id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
@@ -288,7 +383,7 @@ class Store:
         row = self._conn.execute(
             "SELECT * FROM accounts WHERE org_id = ? AND external_key = ?", (org_id, key)
         ).fetchone()
-        return None if row is None else _account(row)
+        return None if row is None else account_record(row)
 
     def put_account(
         self,
@@ -299,7 +394,7 @@ class Store:
         cond: Precondition = NO_PRECONDITION,
     ) -> tuple[AccountRecord, bool]:
         """Create or replace an account; returns ``(record, created)``."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             current = self.get_account(org_id, key)
             cond.check(None if current is None else current.version)
             email = _email_norm(profile)
@@ -312,13 +407,24 @@ class Store:
                 if holder is not None:
                     raise EmailTaken(profile["email"], holder["external_key"])
             stamp = now()
+            user_name = _user_name_norm(profile)
             if current is None:
                 enabled = True if active is None else active
                 conn.execute(
-                    "INSERT INTO accounts (org_id, external_key, id, email_norm, enabled,"
-                    " profile, version, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
-                    (org_id, key, _new_id("acc"), email, enabled, _dump(profile), stamp, stamp),
+                    "INSERT INTO accounts (org_id, external_key, id, email_norm, user_name_norm,"
+                    " enabled, profile, version, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                    (
+                        org_id,
+                        key,
+                        _new_id("acc"),
+                        email,
+                        user_name,
+                        enabled,
+                        _dump(profile),
+                        stamp,
+                        stamp,
+                    ),
                 )
                 created = True
             else:
@@ -326,10 +432,13 @@ class Store:
                 if profile == current.profile and enabled == current.enabled:
                     return current, False
                 conn.execute(
-                    "UPDATE accounts SET email_norm = ?, enabled = ?, profile = ?,"
-                    " version = version + 1, updated_at = ? WHERE org_id = ? AND external_key = ?",
-                    (email, enabled, _dump(profile), stamp, org_id, key),
+                    "UPDATE accounts SET email_norm = ?, user_name_norm = ?, enabled = ?,"
+                    " profile = ?, version = version + 1, updated_at = ?"
+                    " WHERE org_id = ? AND external_key = ?",
+                    (email, user_name, enabled, _dump(profile), stamp, org_id, key),
                 )
+                if not enabled:
+                    _end_sessions(conn, current.id)
                 created = False
             record = self.get_account(org_id, key)
         assert record is not None
@@ -338,7 +447,7 @@ class Store:
     def set_enabled(
         self, org_id: str, key: str, enabled: bool, cond: Precondition = NO_PRECONDITION
     ) -> AccountRecord:
-        with self._write() as conn:
+        with self.transaction() as conn:
             current = self.get_account(org_id, key)
             if current is None:
                 raise NotFound("account", key)
@@ -350,23 +459,26 @@ class Store:
                 " WHERE org_id = ? AND external_key = ?",
                 (enabled, now(), org_id, key),
             )
+            if not enabled:
+                _end_sessions(conn, current.id)
             record = self.get_account(org_id, key)
         assert record is not None
         return record
 
     def delete_account(self, org_id: str, key: str, cond: Precondition = NO_PRECONDITION) -> None:
-        with self._write() as conn:
+        with self.transaction() as conn:
             current = self.get_account(org_id, key)
             if current is None:
                 raise NotFound("account", key)
             cond.check(current.version)
+            # Its sign-in identity and sessions go with it (ON DELETE CASCADE).
             conn.execute(
                 "DELETE FROM accounts WHERE org_id = ? AND external_key = ?", (org_id, key)
             )
 
     def list_accounts(self, org_id: str, after: str | None, limit: int) -> Page[AccountRecord]:
         rows = self._page("accounts", "external_key", org_id, after, limit)
-        return _paged([_account(r) for r in rows], limit, lambda a: a.external_key)
+        return _paged([account_record(r) for r in rows], limit, lambda a: a.external_key)
 
     # -- groups ----------------------------------------------------------------------------
 
@@ -374,7 +486,7 @@ class Store:
         row = self._conn.execute(
             "SELECT * FROM account_groups WHERE org_id = ? AND external_key = ?", (org_id, key)
         ).fetchone()
-        return None if row is None else _group(row)
+        return None if row is None else group_record(row)
 
     def put_group(
         self,
@@ -383,7 +495,7 @@ class Store:
         profile: dict[str, Any],
         cond: Precondition = NO_PRECONDITION,
     ) -> tuple[GroupRecord, bool]:
-        with self._write() as conn:
+        with self.transaction() as conn:
             current = self.get_group(org_id, key)
             cond.check(None if current is None else current.version)
             stamp = now()
@@ -406,7 +518,7 @@ class Store:
         return record, current is None
 
     def delete_group(self, org_id: str, key: str, cond: Precondition = NO_PRECONDITION) -> None:
-        with self._write() as conn:
+        with self.transaction() as conn:
             current = self.get_group(org_id, key)
             if current is None:
                 raise NotFound("group", key)
@@ -418,7 +530,7 @@ class Store:
 
     def list_groups(self, org_id: str, after: str | None, limit: int) -> Page[GroupRecord]:
         rows = self._page("account_groups", "external_key", org_id, after, limit)
-        return _paged([_group(r) for r in rows], limit, lambda g: g.external_key)
+        return _paged([group_record(r) for r in rows], limit, lambda g: g.external_key)
 
     # -- membership ------------------------------------------------------------------------
 
@@ -426,7 +538,7 @@ class Store:
         self, org_id: str, group_key: str, add: list[str], remove: list[str]
     ) -> BatchResult:
         """Apply one membership batch atomically. Unknown account keys are reported."""
-        with self._write() as conn:
+        with self.transaction() as conn:
             if self.get_group(org_id, group_key) is None:
                 raise NotFound("group", group_key)
             wanted = list(dict.fromkeys([*add, *remove]))
@@ -486,7 +598,7 @@ class Store:
         ).fetchall()
 
 
-def _account(row: sqlite3.Row) -> AccountRecord:
+def account_record(row: sqlite3.Row) -> AccountRecord:
     return AccountRecord(
         id=row["id"],
         external_key=row["external_key"],
@@ -498,7 +610,7 @@ def _account(row: sqlite3.Row) -> AccountRecord:
     )
 
 
-def _group(row: sqlite3.Row) -> GroupRecord:
+def group_record(row: sqlite3.Row) -> GroupRecord:
     return GroupRecord(
         id=row["id"],
         external_key=row["external_key"],

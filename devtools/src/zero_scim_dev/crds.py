@@ -3,13 +3,41 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Required, TypedDict, cast
 
 import yaml
+
+from zero_scim.jsondata import JsonObject
+from zero_scim.kube.client import KubeClient
+from zero_scim.kube.coordinates import Kind
+from zero_scim.kube.errors import AlreadyExists
+from zero_scim.kube.objects import Condition, ObjectMeta
+
+
+class CrdStatus(TypedDict, total=False):
+    conditions: list[Condition]
+
+
+class CustomResourceDefinition(TypedDict, total=False):
+    apiVersion: str
+    kind: str
+    metadata: Required[ObjectMeta]
+    spec: JsonObject
+    status: CrdStatus
+
+
+CRD: Kind[CustomResourceDefinition] = Kind(
+    "CustomResourceDefinition",
+    "customresourcedefinitions",
+    namespaced=False,
+    group="apiextensions.k8s.io",
+    version="v1",
+)
 
 
 def crd_dir() -> Path:
@@ -28,48 +56,54 @@ def crd_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "crds"
 
 
-def load_crds() -> list[dict[str, Any]]:
-    docs: list[dict[str, Any]] = []
+def load_crds() -> list[CustomResourceDefinition]:
+    docs: list[CustomResourceDefinition] = []
     for path in sorted(crd_dir().glob("*.yaml")):
-        docs.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
+        docs.extend(
+            cast(CustomResourceDefinition, d) for d in yaml.safe_load_all(path.read_text()) if d
+        )
     if not docs:
         raise FileNotFoundError(f"no CRDs found in {crd_dir()}")
     return docs
 
 
-def apply_crds(api_client: Any, *, timeout: float = 60.0) -> list[str]:
-    """Create or update every CRD through ``api_client`` and wait until each is Established.
-
-    ``api_client`` is a ``kubernetes.client.ApiClient``.
-    """
-    from kubernetes import client
-    from kubernetes.client.rest import ApiException
-
-    ext = client.ApiextensionsV1Api(api_client)
+async def apply_crds(kube: KubeClient, *, timeout: float = 60.0) -> list[str]:
+    """Create or update every CRD and wait until each is Established."""
     names: list[str] = []
     for crd in load_crds():
-        name = crd["metadata"]["name"]
+        name = crd["metadata"].get("name", "")
         names.append(name)
         try:
-            ext.create_custom_resource_definition(crd)
-        except ApiException as exc:
-            if exc.status != 409:
-                raise
-            current = ext.read_custom_resource_definition(name)
-            crd["metadata"]["resourceVersion"] = current.metadata.resource_version
-            ext.replace_custom_resource_definition(name, crd)
+            await kube.create(CRD, crd)
+        except AlreadyExists:
+            current = await kube.get(CRD, name)
+            crd["metadata"]["resourceVersion"] = current["metadata"].get("resourceVersion", "")
+            await kube.replace(CRD, crd)
     deadline = time.monotonic() + timeout
     pending = set(names)
     while pending:
         for name in sorted(pending):
-            conditions = ext.read_custom_resource_definition(name).status.conditions or []
-            if any(c.type == "Established" and c.status == "True" for c in conditions):
+            status = (await kube.get(CRD, name)).get("status", {})
+            if any(
+                c.get("type") == "Established" and c.get("status") == "True"
+                for c in status.get("conditions") or []
+            ):
                 pending.discard(name)
         if pending:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"CRDs not established after {timeout}s: {sorted(pending)}")
-            time.sleep(0.1)
+            await asyncio.sleep(0.1)
     return names
+
+
+def apply_crds_to(kubeconfig: str | os.PathLike[str] | None = None) -> list[str]:
+    """:func:`apply_crds` for synchronous callers (its own event loop, in this thread)."""
+
+    async def apply() -> list[str]:
+        async with await KubeClient.connect(kubeconfig) as kube:
+            return await apply_crds(kube)
+
+    return asyncio.run(apply())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,9 +116,6 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "print":
         yaml.safe_dump_all(load_crds(), sys.stdout, sort_keys=False)
         return 0
-    from kubernetes import config
-
-    api_client = config.new_client_from_config()
-    for name in apply_crds(api_client):
+    for name in apply_crds_to():
         print(f"customresourcedefinition {name} established")
     return 0

@@ -7,6 +7,7 @@ until the operator has issued its token and the API accepts it, then prints::
     SCIM_BASE_URL=http://127.0.0.1:8080/scim/v2
     SCIM_TOKEN=zscim_…
     KUBECONFIG=/root/.cache/zero-scim/clusters/default/kubeconfig
+    SSO_LOGIN_URL=… SSO_DEMO_USER=… SSO_DEMO_PASSWORD=…   (sign-in: zero_scim_dev.sso)
 
 and a curl example. A child that crashes is restarted with backoff, the rest keeps running
 (:mod:`zero_scim_dev.supervisor`). Ctrl-C (or SIGTERM) stops everything this command
@@ -17,27 +18,31 @@ started — the control plane too, unless it was already running before. Logs:
 from __future__ import annotations
 
 import argparse
-import base64
+import asyncio
 import contextlib
 import os
 import secrets
 import signal
 import socket
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
 
-from zero_scim.kube.coordinates import GROUP, TENANT, VERSION, tenant_manifest
+from zero_scim.jsondata import JsonObject
+from zero_scim.kube.client import KubeClient
+from zero_scim.kube.coordinates import NAMESPACE, SECRET, TENANT, tenant_manifest
+from zero_scim.kube.errors import AlreadyExists, KubeError
+from zero_scim.kube.objects import Namespace, Secret
+from zero_scim.kube.secrets import DecodedSecret
 from zero_scim.kube.tokens import KEY_TOKEN, SECRET_NAME
+from zero_scim_dev import sso
 from zero_scim_dev.cluster.build import ensure_binaries
 from zero_scim_dev.cluster.cluster import LocalCluster, default_data_dir
 from zero_scim_dev.cluster.errors import ClusterError
-from zero_scim_dev.crds import apply_crds
-from zero_scim_dev.supervisor import Stack
+from zero_scim_dev.crds import apply_crds_to
+from zero_scim_dev.supervisor import Stack, say
 
 DEMO = "demo"
 ORG = "demo-org"
@@ -55,10 +60,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def say(message: str) -> None:
-    print(f"zero-scim dev: {message}", file=sys.stderr, flush=True)
-
-
 def _port(preferred: int) -> int:
     if preferred == 0:
         return 0
@@ -71,24 +72,21 @@ def _port(preferred: int) -> int:
     return preferred
 
 
-def _secret_value(data: dict[str, str] | None, key: str) -> str:
-    raw = (data or {}).get(key, "")
-    return base64.b64decode(raw).decode() if raw else ""
-
-
-def _ensure_demo_tenant(api_client: Any, accounts_url: str, api_key: str) -> None:
-    from kubernetes import client
-
-    core = client.CoreV1Api(api_client)
-    custom = client.CustomObjectsApi(api_client)
-    with contextlib.suppress(client.ApiException):
-        core.create_namespace({"metadata": {"name": DEMO}})
-    secret = {"metadata": {"name": "zero-api-key"}, "stringData": {"apiKey": api_key}}
+async def _ensure_demo_tenant(
+    kube: KubeClient, accounts_url: str, api_key: str, sign_in: bool = False
+) -> None:
+    namespace: Namespace = {"metadata": {"name": DEMO}}
+    with contextlib.suppress(AlreadyExists):
+        await kube.create(NAMESPACE, namespace)
+    secret: Secret = {
+        "metadata": {"name": "zero-api-key", "namespace": DEMO},
+        "stringData": {"apiKey": api_key},
+    }
     try:
-        core.create_namespaced_secret(DEMO, secret)
-    except client.ApiException:
-        core.replace_namespaced_secret("zero-api-key", DEMO, secret)
-    spec = {
+        await kube.create(SECRET, secret)
+    except AlreadyExists:
+        await kube.replace(SECRET, secret)
+    spec: JsonObject = {
         "namespace": DEMO,
         "displayName": "Demo tenant",
         "downstream": {
@@ -97,31 +95,38 @@ def _ensure_demo_tenant(api_client: Any, accounts_url: str, api_key: str) -> Non
             "apiKeySecretRef": {"name": "zero-api-key"},
             "resyncInterval": "1m",
         },
+        **({"sso": {"entraTenantId": sso.DEMO_TENANT_ID}} if sign_in else {}),
     }
     try:
-        custom.create_cluster_custom_object(
-            GROUP, VERSION, TENANT.plural, tenant_manifest(DEMO, spec)
-        )
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
-        custom.patch_cluster_custom_object(GROUP, VERSION, TENANT.plural, DEMO, {"spec": spec})
+        await kube.create(TENANT, tenant_manifest(DEMO, spec))
+    except AlreadyExists:
+        await kube.merge_patch(TENANT, DEMO, {"spec": spec})
 
 
-def _wait_token(api_client: Any, deadline: float, stack: Stack) -> str:
-    from kubernetes import client
-
-    core = client.CoreV1Api(api_client)
+async def _wait_token(kube: KubeClient, deadline: float, stack: Stack) -> str:
     while time.monotonic() < deadline:
         stack.check()
-        try:
-            token = _secret_value(core.read_namespaced_secret(SECRET_NAME, DEMO).data, KEY_TOKEN)
+        with contextlib.suppress(KubeError):
+            secret = await kube.find(SECRET, SECRET_NAME, DEMO)
+            token = DecodedSecret.from_object(secret).data.get(KEY_TOKEN) if secret else None
             if token:
                 return token
-        except client.ApiException:
-            pass
-        time.sleep(0.3)
+        await asyncio.sleep(0.3)
     raise ClusterError("the operator did not create the demo tenant's token in time")
+
+
+async def _declare_demo(
+    kubeconfig: Path,
+    accounts_url: str,
+    api_key: str,
+    deadline: float,
+    stack: Stack,
+    sign_in: bool = False,
+) -> str:
+    """Declare the demo tenant; its token once the operator has issued it."""
+    async with await KubeClient.connect(kubeconfig) as kube:
+        await _ensure_demo_tenant(kube, accounts_url, api_key, sign_in)
+        return await _wait_token(kube, deadline, stack)
 
 
 def _wait_accepted(base_url: str, token: str, deadline: float, stack: Stack) -> None:
@@ -153,8 +158,6 @@ def run(args: argparse.Namespace) -> int:
         from zero_scim_dev import pods
 
         return pods.run(args)
-    from kubernetes import config
-
     cluster = LocalCluster(args.data_dir or default_data_dir())
     data_dir = cluster.data_dir
     was_running = bool(cluster.state_path.exists() and cluster.status().get("ready"))
@@ -170,20 +173,32 @@ def run(args: argparse.Namespace) -> int:
     try:
         say("starting the local control plane")
         kubeconfig = cluster.up(ensure_binaries())
-        api_client = config.new_client_from_config(config_file=str(kubeconfig))
-        apply_crds(api_client)
+        apply_crds_to(kubeconfig)
         env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"}
         api_key = _api_key(data_dir)
         admin_token = secrets.token_urlsafe(16)
+        no_sso = sso.available()
+        sign_in = sso.prepare(data_dir) if no_sso is None else None
+        idp_url, sso_args = "", []
+        if sign_in is not None:
+            say("starting the local identity provider (Entra-shaped, for sign-in)")
+            idp = stack.spawn(
+                "idp", sso.idp_args(sign_in, 0), env, "IDP_URL=", program=sso.idp_program()
+            )
+            idp_url, sso_args = idp.url, sso.accounts_args(idp.url)
+        else:
+            say(f"sign-in is left out: {no_sso}")
         say("starting the Zero accounts service, the SCIM API and the operator")
         accounts = stack.spawn(
             "accounts",
             ["accounts", "--host", "127.0.0.1", "--port", str(_port(args.accounts_port)),
              "--db", str(data_dir / "accounts.sqlite3"), "--org", f"{ORG}:{api_key}",
-             "--admin-token", admin_token],
-            env,
+             "--admin-token", admin_token, *sso_args],
+            {**env, **(sign_in.env if sign_in else {})},
             "ZERO_ACCOUNTS_URL=",
         )  # fmt: skip
+        if sign_in is not None:
+            sso.register_client(sign_in, idp_url, accounts.url)
         api = stack.spawn(
             "api",
             ["api", "--host", "127.0.0.1", "--port", str(_port(args.api_port)),
@@ -197,15 +212,23 @@ def run(args: argparse.Namespace) -> int:
         stack.spawn(
             "operator", ["operator", "--liveness", f"http://127.0.0.1:{liveness_port}/healthz"], env
         )
-        _ensure_demo_tenant(api_client, accounts.url, api_key)
         deadline = time.monotonic() + args.timeout
-        token = _wait_token(api_client, deadline, stack)
+        token = asyncio.run(
+            _declare_demo(kubeconfig, accounts.url, api_key, deadline, stack, sign_in is not None)
+        )
         base_url = f"{api.url}/scim/v2"
         _wait_accepted(base_url, token, deadline, stack)
+        if sign_in is not None:
+            sso.provision_demo(base_url, token)
+            sso.wait_signin_ready(accounts.url, ORG, api_key, deadline)
         print(f"SCIM_BASE_URL={base_url}")
         print(f"SCIM_TOKEN={token}")
         print(f"KUBECONFIG={kubeconfig}")
         print(f"ZERO_ACCOUNTS_URL={accounts.url}  (admin token: {admin_token})")
+        if sign_in is not None:
+            print(f"SSO_LOGIN_URL={sso.login_url(accounts.url, ORG)}")
+            print(f"SSO_DEMO_USER={sso.DEMO_USER}")
+            print(f"SSO_DEMO_PASSWORD={sign_in.password}")
         user = '{"userName":"ada@example.com","active":true}'
         elapsed = time.monotonic() - started
         print(

@@ -40,6 +40,7 @@ class Child:
     args: list[str]
     env: dict[str, str]
     url_prefix: str = ""
+    program: list[str] | None = None  # None: this Python's `zero-scim`
     url: str = ""
     started: float = 0.0
     restarts: int = 0
@@ -53,23 +54,35 @@ class Stack:
         self.logs = data_dir / "logs"
         self.children: list[Child] = []
 
-    def spawn(self, name: str, args: list[str], env: dict[str, str], url_prefix: str = "") -> Child:
-        """Start ``zero-scim ARGS`` as child ``name``; with ``url_prefix``, wait for the
-        line that names its URL (``SCIM_API_URL=...``)."""
-        process, ready, found = self._start(name, args, env, url_prefix)
-        child = Child(name, process, self.logs / f"{name}.log", args, env, url_prefix)
+    def spawn(
+        self,
+        name: str,
+        args: list[str],
+        env: dict[str, str],
+        url_prefix: str = "",
+        program: list[str] | None = None,
+    ) -> Child:
+        """Start ``zero-scim ARGS`` (or ``PROGRAM ARGS``) as child ``name``; with
+        ``url_prefix``, wait for the line that names its URL (``SCIM_API_URL=...``)."""
+        process, ready, found = self._start(name, args, env, url_prefix, program)
+        child = Child(name, process, self.logs / f"{name}.log", args, env, url_prefix, program)
         child.started = time.monotonic()
         self.children.append(child)
         self._await_url(child, ready, found)
         return child
 
     def _start(
-        self, name: str, args: list[str], env: dict[str, str], url_prefix: str
+        self,
+        name: str,
+        args: list[str],
+        env: dict[str, str],
+        url_prefix: str,
+        program: list[str] | None = None,
     ) -> tuple[subprocess.Popen[str], threading.Event, list[str]]:
         self.logs.mkdir(parents=True, exist_ok=True)
         log = (self.logs / f"{name}.log").open("a")
         process = subprocess.Popen(
-            [sys.executable, "-m", "zero_scim.cli", *args],
+            [*(program or [sys.executable, "-m", "zero_scim.cli"]), *args],
             stdout=subprocess.PIPE,
             stderr=log,
             stdin=subprocess.DEVNULL,
@@ -129,7 +142,9 @@ class Stack:
 
     def _restart(self, child: Child) -> None:
         args = _same_port(child.args, child.url)
-        process, ready, found = self._start(child.name, args, child.env, child.url_prefix)
+        process, ready, found = self._start(
+            child.name, args, child.env, child.url_prefix, child.program
+        )
         child.process, child.started, child.restart_at = process, time.monotonic(), None
         child.restarts += 1
         if child.url_prefix:

@@ -9,14 +9,13 @@ reason or message with the same status keeps the old time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
 
+from zero_scim.kube.objects import Condition as StatusCondition
+from zero_scim.kube.objects import ConditionStatus as Status
 from zero_scim.kube.tokens import format_time
-
-Status = Literal["True", "False", "Unknown"]
 
 MAX_MESSAGE = 32768  # the CRDs' maxLength for a condition message
 
@@ -46,27 +45,25 @@ def unknown(type_: str, reason: str, message: str = "", generation: int | None =
     return Condition(type_, "Unknown", reason, message, generation)
 
 
-def find(conditions: object, type_: str) -> Mapping[str, Any] | None:
+def find(conditions: Sequence[StatusCondition] | None, type_: str) -> StatusCondition | None:
     """The condition of ``type_`` in a status' ``conditions`` list, if any."""
-    if not isinstance(conditions, Sequence):
-        return None
-    for item in conditions:
-        if isinstance(item, Mapping) and item.get("type") == type_:
+    for item in conditions or ():
+        if item.get("type") == type_:
             return item
     return None
 
 
-def merge(current: object, updates: Iterable[Condition], now: datetime) -> list[dict[str, Any]]:
+def merge(
+    current: Sequence[StatusCondition] | None, updates: Iterable[Condition], now: datetime
+) -> list[StatusCondition]:
     """The new ``conditions`` list: ``updates`` replace conditions of their type, others stay.
 
     Order is stable (existing types keep their place, new ones are appended).
     """
-    existing: list[dict[str, Any]] = []
-    if isinstance(current, Sequence):
-        existing = [dict(c) for c in current if isinstance(c, Mapping) and "type" in c]
+    existing = [c.copy() for c in current or () if "type" in c]
     by_type = {c["type"]: i for i, c in enumerate(existing)}
     for update in updates:
-        rendered: dict[str, Any] = {
+        rendered: StatusCondition = {
             "type": update.type,
             "status": update.status,
             "reason": update.reason,

@@ -8,10 +8,11 @@ the handlers in :mod:`zero_scim_operator.handlers.indexes`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from zero_scim.kube.objects import ScimGroup, ScimUser, ScimUserSpec
+from zero_scim.memberlog import EntryHeader
 from zero_scim_operator import conditions
 from zero_scim_operator.mapping import (
     InvalidObject,
@@ -20,21 +21,20 @@ from zero_scim_operator.mapping import (
     group_fingerprint,
     group_input,
 )
-from zero_scim_operator.models import BatchEntry, Tenant
+from zero_scim_operator.models import TenantConfig
 
-AnyIndex = Mapping[Any, Collection[Any]]
+#: Kopf's index of tenants: namespace -> the tenants that claim it.
+TenantIndex = Mapping[str, Collection[TenantConfig]]
 
 SYNCED = "Synced"
 
 
-def _handled(body: Mapping[str, Any]) -> tuple[bool, bool]:
+def _handled(body: ScimUser) -> tuple[bool, bool]:
     """(handled, synced) for the object's current generation."""
     status = body.get("status") or {}
-    generation = (body.get("metadata") or {}).get("generation")
+    generation = body["metadata"].get("generation")
     kopf_state = status.get("kopf") or {}
-    handled = isinstance(kopf_state, Mapping) and kopf_state.get("handledGeneration") == (
-        generation
-    )
+    handled = isinstance(kopf_state, dict) and kopf_state.get("handledGeneration") == (generation)
     condition = conditions.find(status.get("conditions"), SYNCED)
     synced = (
         condition is not None
@@ -51,9 +51,9 @@ class _Fingerprints:
     LIMIT = 250_000
 
     def __init__(self) -> None:
-        self._cache: dict[Any, tuple[Any, str | None]] = {}
+        self._cache: dict[Hashable, tuple[int | None, str | None]] = {}
 
-    def get(self, uid: Any, generation: Any, spec: Mapping[str, Any]) -> str | None:
+    def get(self, uid: str | None, generation: int | None, spec: ScimUserSpec) -> str | None:
         cached = self._cache.get(uid)
         if cached is not None and cached[0] == generation and uid is not None:
             return cached[1]
@@ -86,9 +86,9 @@ class UserEntry:
     reason: str | None
 
     @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> UserEntry:
-        metadata = body.get("metadata") or {}
-        spec = body.get("spec") or {}
+    def from_body(cls, body: ScimUser) -> UserEntry:
+        metadata = body["metadata"]
+        spec = body["spec"]
         status = body.get("status") or {}
         fingerprint = _user_prints.get(metadata.get("uid"), metadata.get("generation"), spec)
         handled, synced = _handled(body)
@@ -114,9 +114,9 @@ class GroupEntry:
     fingerprint: str | None
 
     @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> GroupEntry:
-        metadata = body.get("metadata") or {}
-        spec = body.get("spec") or {}
+    def from_body(cls, body: ScimGroup) -> GroupEntry:
+        metadata = body["metadata"]
+        spec = body["spec"]
         try:
             fingerprint: str | None = group_fingerprint(group_input(spec))
         except InvalidObject:
@@ -145,14 +145,14 @@ class Directory:
     QUIET = 5.0  # seconds without a listing event after which the listing is over
 
     def __init__(self, now: float = 0.0) -> None:
-        self._tenants: AnyIndex = {}
+        self._tenants: TenantIndex = {}
         self._users: dict[str, dict[str, UserEntry]] = {}
         self._user_ids: dict[tuple[str, str], dict[str, UserEntry]] = {}
         self._groups: dict[str, dict[str, GroupEntry]] = {}
-        self._batches: dict[tuple[str, str], dict[str, BatchEntry]] = {}
+        self._batches: dict[tuple[str, str], dict[str, EntryHeader]] = {}
         self._listed_at = now  # the operator's start counts as listing: nothing seen yet
 
-    def bind(self, *, tenants: AnyIndex) -> None:
+    def bind(self, *, tenants: TenantIndex) -> None:
         self._tenants = tenants
 
     # -- feeding -----------------------------------------------------------------------
@@ -197,7 +197,7 @@ class Directory:
             if not groups:
                 del self._groups[namespace]
 
-    def put_batch(self, namespace: str, group_object: str, entry: BatchEntry) -> None:
+    def put_batch(self, namespace: str, group_object: str, entry: EntryHeader) -> None:
         self._batches.setdefault((namespace, group_object), {})[entry.name] = entry
 
     def drop_batch(self, namespace: str, group_object: str, name: str) -> None:
@@ -210,10 +210,10 @@ class Directory:
 
     # -- tenants -----------------------------------------------------------------------
 
-    def tenants_of(self, namespace: str) -> list[Tenant]:
+    def tenants_of(self, namespace: str) -> list[TenantConfig]:
         return sorted(self._tenants.get(namespace, ()), key=lambda t: t.name)
 
-    def tenant(self, namespace: str) -> Tenant | None:
+    def tenant(self, namespace: str) -> TenantConfig | None:
         """The one tenant owning ``namespace`` (None if none, or if two claim it)."""
         tenants = self.tenants_of(namespace)
         return tenants[0] if len(tenants) == 1 else None
@@ -237,6 +237,6 @@ class Directory:
     def group_count(self, namespace: str) -> int:
         return len(self._groups.get(namespace, ()))
 
-    def batches(self, namespace: str, group_object: str) -> list[BatchEntry]:
+    def batches(self, namespace: str, group_object: str) -> list[EntryHeader]:
         entries = self._batches.get((namespace, group_object), {}).values()
         return sorted(entries, key=lambda b: (b.seq, b.part))

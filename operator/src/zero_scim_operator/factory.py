@@ -1,4 +1,4 @@
-"""Wires the operator: one Kube connection, the directory, the services."""
+"""Wires the operator: one Kubernetes client, the directory, the services."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from typing import Any, cast
 
 import kopf
 
+from zero_scim.kube.client import KubeClient
+from zero_scim.kube.objects import ObjectReference
 from zero_scim_operator.directory import Directory
-from zero_scim_operator.kube import Kube
 from zero_scim_operator.services.common import EventSink, EventType
 from zero_scim_operator.services.downstream import ClientFactory, Downstreams, _default_client
 from zero_scim_operator.services.groups import GroupService
 from zero_scim_operator.services.resync import ResyncService
+from zero_scim_operator.services.sso import SsoService
 from zero_scim_operator.services.tenants import TenantService
 from zero_scim_operator.services.tokens import TokenService
 from zero_scim_operator.services.users import UserService
@@ -29,10 +31,8 @@ TENANT_INDEX = "tenant_index"
 class KopfEvents:
     """Kubernetes Events through Kopf's background poster (never blocks a handler)."""
 
-    def post(
-        self, reference: Mapping[str, str], type_: EventType, reason: str, message: str
-    ) -> None:
-        body: dict[str, Any] = {
+    def post(self, reference: ObjectReference, type_: EventType, reason: str, message: str) -> None:
+        body = {
             "apiVersion": reference.get("apiVersion"),
             "kind": reference.get("kind"),
             "metadata": {
@@ -56,7 +56,7 @@ class Factory:
     def __init__(
         self,
         config: OperatorConfig,
-        kube: Kube,
+        kube: KubeClient,
         *,
         events: EventSink | None = None,
         client_factory: ClientFactory = _default_client,
@@ -85,6 +85,7 @@ class Factory:
             self.groups,
             self.events,
             config,
+            sso=SsoService(),
         )
         self._bound = False
 

@@ -1,25 +1,35 @@
-"""Typed views of the custom resources, as the operator reads them.
+"""Typed views of the custom resources, as the operator's services use them.
 
-Bodies come from Kopf (watch events) as mappings; these classes are the boundary where
-they become typed values. The tenant spec is validated with pydantic (the CRD's defaults
-are repeated here, so an object written before a default existed reads the same).
+Kopf's bodies are converted to the typed objects of :mod:`zero_scim.kube.objects` at the
+handler boundary; these classes are what the services take from them. The tenant spec
+is validated with pydantic (the CRD's defaults are repeated here, so an object written
+before a default existed reads the same).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from zero_scim.kube.coordinates import ANNOTATION_ROTATE, tenant_namespace
+from zero_scim.kube.objects import (
+    ObjectReference,
+    ScimGroup,
+    ScimGroupSpec,
+    ScimUser,
+    ScimUserSpec,
+    SyncStatus,
+    ZeroTenant,
+    ZeroTenantStatus,
+)
+from zero_scim.kube.tenants import Tenant
 from zero_scim_operator.durations import parse_duration
 
 
-def _duration(value: Any) -> Any:
+def _duration(value: object) -> object:
     return parse_duration(value) if isinstance(value, str) else value
 
 
@@ -51,6 +61,17 @@ class TokenRotationSpec(_Spec):
     grace_period: Duration = timedelta(hours=24)
 
 
+#: An Entra tenant (directory) id: a GUID (the CRD checks the same pattern).
+TENANT_ID_PATTERN = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
+
+
+class SsoSpec(_Spec):
+    """``spec.sso``: the Entra tenant whose people sign in to the tenant's Zero org."""
+
+    entra_tenant_id: Annotated[str, Field(pattern=TENANT_ID_PATTERN)]
+    enabled: bool = True
+
+
 class TenantSpec(_Spec):
     namespace: str | None = None
     display_name: str | None = None
@@ -58,6 +79,7 @@ class TenantSpec(_Spec):
     deletion_policy: Literal["Retain", "Deprovision"] = "Retain"
     downstream: DownstreamSpec | None = None
     token_rotation: TokenRotationSpec = TokenRotationSpec()
+    sso: SsoSpec | None = None
 
 
 class InvalidSpec(ValueError):
@@ -65,57 +87,37 @@ class InvalidSpec(ValueError):
 
 
 @dataclass(frozen=True)
-class Tenant:
-    """A ZeroTenant as one watch event showed it."""
+class TenantConfig(Tenant):
+    """A ZeroTenant as one watch event showed it, with its spec validated.
 
-    name: str
-    uid: str
-    generation: int
-    namespace: str
-    spec: TenantSpec | None
-    spec_error: str | None
-    #: The ``zeroscim.io/rotate-token`` annotation (an on-demand rotation request).
-    rotate_request: str | None
-    deleting: bool
-    status: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    The shared :class:`~zero_scim.kube.tenants.Tenant` (name, namespace, uid, …) plus
+    what only the operator needs: the parsed spec (or why it is invalid) and the status.
+    """
+
+    spec: TenantSpec | None = None
+    spec_error: str | None = None
+    status: ZeroTenantStatus = field(default_factory=ZeroTenantStatus, compare=False)
 
     @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Tenant:
-        metadata = body.get("metadata", {})
-        raw_spec = body.get("spec") or {}
+    def from_object(cls, obj: ZeroTenant) -> TenantConfig:
+        base = Tenant.from_object(obj)
         spec: TenantSpec | None = None
         error: str | None = None
         try:
-            spec = TenantSpec.model_validate(raw_spec)
+            spec = TenantSpec.model_validate(obj.get("spec") or {})
         except (ValidationError, ValueError) as exc:
             error = _first_error(exc)
-        annotations = metadata.get("annotations") or {}
-        request = annotations.get(ANNOTATION_ROTATE)
         return cls(
-            name=str(metadata.get("name", "")),
-            uid=str(metadata.get("uid", "")),
-            generation=int(metadata.get("generation") or 0),
-            namespace=tenant_namespace(dict(body)),
+            **{f.name: getattr(base, f.name) for f in fields(Tenant)},
             spec=spec,
             spec_error=error,
-            rotate_request=str(request) if request is not None else None,
-            deleting=bool(metadata.get("deletionTimestamp")),
-            status=dict(body.get("status") or {}),
+            status=obj.get("status") or {},
         )
 
     def require_spec(self) -> TenantSpec:
         if self.spec is None:
             raise InvalidSpec(self.spec_error or "invalid spec")
         return self.spec
-
-    @property
-    def reference(self) -> dict[str, str]:
-        return {
-            "apiVersion": "zeroscim.io/v1alpha1",
-            "kind": "ZeroTenant",
-            "name": self.name,
-            "uid": self.uid,
-        }
 
 
 def _first_error(exc: Exception) -> str:
@@ -139,17 +141,17 @@ class ObjectRef:
     uid: str
 
     @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> ObjectRef:
-        metadata = body.get("metadata", {})
+    def from_object(cls, obj: ScimUser | ScimGroup) -> ObjectRef:
+        metadata = obj["metadata"]
         return cls(
-            api_version=str(body.get("apiVersion", "")),
-            kind=str(body.get("kind", "")),
-            namespace=str(metadata.get("namespace", "")),
-            name=str(metadata.get("name", "")),
-            uid=str(metadata.get("uid", "")),
+            api_version=obj.get("apiVersion", ""),
+            kind=obj.get("kind", ""),
+            namespace=metadata.get("namespace", ""),
+            name=metadata.get("name", ""),
+            uid=metadata.get("uid", ""),
         )
 
-    def as_reference(self) -> dict[str, str]:
+    def as_reference(self) -> ObjectReference:
         return {
             "apiVersion": self.api_version,
             "kind": self.kind,
@@ -167,21 +169,21 @@ class ScimObject:
     generation: int
     resource_version: str
     scim_id: str
-    spec: Mapping[str, Any]
-    status: Mapping[str, Any]
+    spec: ScimUserSpec | ScimGroupSpec
+    status: SyncStatus  # a ScimGroup's has member fields too (ScimGroupStatus)
     deleting: bool
 
     @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> ScimObject:
-        metadata = body.get("metadata", {})
-        spec = body.get("spec") or {}
+    def from_object(cls, obj: ScimUser | ScimGroup) -> ScimObject:
+        metadata = obj["metadata"]
+        spec = obj["spec"]
         return cls(
-            ref=ObjectRef.from_body(body),
-            generation=int(metadata.get("generation") or 0),
-            resource_version=str(metadata.get("resourceVersion", "")),
+            ref=ObjectRef.from_object(obj),
+            generation=metadata.get("generation") or 0,
+            resource_version=metadata.get("resourceVersion", ""),
             scim_id=str(spec.get("id", "")),
             spec=spec,
-            status=body.get("status") or {},
+            status=obj.get("status") or {},
             deleting=bool(metadata.get("deletionTimestamp")),
         )
 
@@ -192,34 +194,3 @@ class ScimObject:
     @property
     def name(self) -> str:
         return self.ref.name
-
-
-@dataclass(frozen=True, slots=True)
-class BatchEntry:
-    """One ScimMemberBatch, without its member ids (those are read when needed)."""
-
-    name: str
-    seq: int
-    type: Literal["Delta", "Snapshot"]
-    part: int
-    parts: int
-
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> BatchEntry | None:
-        spec = body.get("spec") or {}
-        try:
-            seq = int(spec.get("seq", 0))
-            part = int(spec.get("part", 0) or 0)
-            parts = max(1, int(spec.get("parts", 1) or 1))
-        except (TypeError, ValueError):
-            return None
-        kind = spec.get("type")
-        if seq <= 0 or kind not in ("Delta", "Snapshot"):
-            return None
-        return cls(
-            name=str(body.get("metadata", {}).get("name", "")),
-            seq=seq,
-            type=kind,
-            part=part,
-            parts=parts,
-        )

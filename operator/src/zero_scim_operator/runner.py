@@ -18,13 +18,15 @@ from typing import Any
 
 import kopf
 
+from zero_scim.kube.client import KubeClient
 from zero_scim_operator.factory import Factory
 from zero_scim_operator.handlers import build_registry
 from zero_scim_operator.handlers.scope import Scope
-from zero_scim_operator.kube import Kube, bearer_token, load_configuration
 from zero_scim_operator.settings import OperatorConfig, configure_kopf
 
 DEFAULT_LIVENESS = "http://0.0.0.0:8080/healthz"
+#: Connections of the operator's own client to the API server (Kopf has its own).
+KUBE_POOL = 32
 logger = logging.getLogger("zero_scim_operator")
 
 
@@ -125,28 +127,13 @@ async def operate(
     ready_flag: asyncio.Event | None = None,
 ) -> None:
     """Run the operator until a signal (or ``stop_flag``)."""
-    kube = await Kube.connect(config.kubeconfig, timeout=config.request_timeout)
+    kube = await KubeClient.connect(
+        config.kubeconfig, timeout=config.request_timeout, pool_limit=KUBE_POOL
+    )
     factory = Factory(config, kube)
     try:
+        # Kopf logs in with the same configuration (handlers/login.py).
         registry = build_registry(factory, Scope(config.namespaces))
-
-        @kopf.on.login(registry=registry)
-        async def login(**_: Any) -> kopf.ConnectionInfo:
-            # The same credentials as our own client (Kopf's built-in login handlers read
-            # $KUBECONFIG as it was when the client library was imported).
-            configuration = await load_configuration(config.kubeconfig)
-            token = await bearer_token(configuration)
-            return kopf.ConnectionInfo(
-                server=configuration.host,
-                ca_path=configuration.ssl_ca_cert,
-                insecure=not configuration.verify_ssl,
-                username=configuration.username or None,
-                password=configuration.password or None,
-                scheme="Bearer" if token else None,
-                token=token,
-                certificate_path=configuration.cert_file,
-                private_key_path=configuration.key_file,
-            )
 
         @kopf.on.cleanup(registry=registry)
         async def cleanup(**_: Any) -> None:

@@ -528,7 +528,7 @@ filter_texts = st.sampled_from(
 )  # fmt: skip
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(resources, filter_texts, st.sampled_from([USER, GROUP]))
 def test_any_resource_shape_gives_a_boolean(resource, text, resource_type):
     try:
@@ -578,3 +578,74 @@ E4_RESOURCE = {
 )
 def test_entra_queries_against_the_e4_resource(text, expected):
     assert m(text, E4_RESOURCE) is expected
+
+
+# --- Unicode: one caseless key on both sides (issue 9 item 4) -------------------------------
+
+NFD_USER = {
+    "userName": "Zoe\u0308.Mu\u0308ller@example.com",  # created in NFD
+    "externalId": "Zoe\u0308",
+    "displayName": "ZOE\u0308 MU\u0308LLER",
+    "emails": [{"value": "zoe\u0308@example.com", "type": "work"}],
+    CUSTOM: {"tag": "Stra\u00dfe"},
+}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'userName eq "Zoë.Müller@example.com"',  # the NFC spelling finds the NFD user
+        'userName eq "ZOË.MÜLLER@EXAMPLE.COM"',
+        'userName eq "Zoe\\u0308.Mu\\u0308ller@example.com"',
+        'userName sw "zoë."',
+        'userName ew "MÜLLER@example.com"',
+        'userName co "ë.mü"',
+        'userName ne "Zoe.Muller@example.com"',
+        'userName gt "zoë.m"',
+        'userName lt "ZOË.N"',
+        'displayName eq "zoë müller"',
+        'emails[type eq "work"].value eq "ZOË@example.com"',
+        'emails.value sw "zoë@"',
+        f'{CUSTOM}:tag eq "STRASSE"',
+    ],
+)
+def test_case_insensitive_attributes_compare_nfc_casefolded(text):
+    node = parse_filter(text)
+    validate_filter(node, USER)
+    assert matches(node, NFD_USER, USER), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'userName eq "Zoe.Muller@example.com"',  # no diacritics: another name
+        'userName sw "zoe."',  # "ë" is not "e"
+        'externalId eq "zoë"',  # caseExact: the case differs
+        'userName eq "Zoë.Müller@example.co"',
+    ],
+)
+def test_what_must_not_match(text):
+    assert not matches(parse_filter(text), NFD_USER, USER), text
+
+
+def test_case_exact_attributes_still_see_canonical_equivalents_as_sent():
+    # caseExact compares code points as sent: externalId in NFD matches only NFD.
+    assert matches(parse_filter('externalId eq "Zoe\\u0308"'), NFD_USER, USER)
+    assert not matches(parse_filter('externalId eq "Zoë"'), NFD_USER, USER)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=1, max_size=12), st.sampled_from(["NFC", "NFD"]), st.booleans())
+def test_any_spelling_matches_its_canonical_equivalents(name, stored_form, upper):
+    import unicodedata
+
+    stored = {"userName": unicodedata.normalize(stored_form, name)}
+    for query_form in ("NFC", "NFD", "NFKC"):
+        query = unicodedata.normalize(query_form, name)
+        if query_form == "NFKC" and query != unicodedata.normalize("NFC", name):
+            continue  # compatibility equivalents are different names
+        if upper and query.upper().lower() == query.lower():
+            query = query.upper()
+        node = Compare(AttrPath(None, "userName"), "eq", query)
+        assert matches(node, stored, USER), (stored, query)
+        assert not matches(Compare(AttrPath(None, "userName"), "ne", query), stored, USER)

@@ -451,13 +451,14 @@ filters = _tree(
 )
 
 
-@settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(filters)
 def test_generated_filters_round_trip(node):
     text = to_string(node)
     assert parse_filter(text, max_length=100_000) == node
 
 
+@settings(deadline=None)
 @given(attr_paths | value_filters | entra_paths)
 def test_generated_paths_round_trip(path):
     assert parse_path(to_string(path), max_length=100_000) == path
@@ -470,7 +471,7 @@ filterish = st.text(
 anything = st.text(max_size=200) | filterish | st.text(max_size=50).map(lambda s: s + "\ud800")
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(anything)
 @example('emails[type eq "work"].value eq "x"')
 @example('"\\')
@@ -486,7 +487,7 @@ def test_any_text_gives_a_filter_or_a_scim_error(text):
     assert parse_filter(to_string(parsed)) == parsed
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(anything)
 def test_any_text_gives_a_path_or_a_scim_error(text):
     try:
@@ -504,6 +505,7 @@ simple_names = st.from_regex(
 )
 
 
+@settings(deadline=None)
 @given(simple_names, st.sampled_from(["eq", "EQ", "Eq"]), simple_values, st.sampled_from(["", " "]))
 def test_the_fast_path_for_simple_equality_builds_what_the_parser_builds(
     name: str, op: str, value: str, pad: str

@@ -1,6 +1,7 @@
 """Body validation/normalisation, rendering, projection and sorting."""
 
 import copy
+from typing import Any
 
 import orjson
 import pytest
@@ -220,13 +221,14 @@ def test_values_are_stored_exactly_as_sent():
     body = {
         "userName": "  Spaced Out  ",
         "phoneNumbers": [{"value": "+5 (555) 555-5555", "type": "work"}, {"value": "55555555555"}],
-        "displayName": "",
+        "displayName": " ",
         "timezone": "America/Los_Angeles",
     }
     doc = normalize_user(body)
     assert doc["userName"] == "  Spaced Out  "
     assert doc["phoneNumbers"] == body["phoneNumbers"]
-    assert doc["displayName"] == ""
+    assert doc["displayName"] == " "
+    assert "displayName" not in normalize_user({**body, "displayName": ""})  # "": no value
 
 
 @pytest.mark.parametrize("flag", ["True", "true", "TRUE", True])
@@ -289,17 +291,16 @@ def test_manager_shapes(manager, expected):
     }
 
 
-@pytest.mark.parametrize("manager", [[], [None], {}, {"displayName": "x"}, ""])
+@pytest.mark.parametrize(
+    "manager", [[], [None], {}, {"displayName": "x"}, "", {"value": ""}, [""], {"$ref": "r"}]
+)
 def test_empty_manager_is_absent(manager):
     doc = normalize_user({"userName": "a", ENTERPRISE: {"manager": manager}})
-    if manager == "":
-        assert doc[ENTERPRISE] == {"manager": {"value": ""}}
-    else:
-        assert ENTERPRISE not in doc
+    assert ENTERPRISE not in doc
 
 
 def test_duplicate_types_are_allowed_but_not_two_primaries():
-    doc = normalize_user(
+    doc: Any = normalize_user(
         {
             "userName": "a",
             "emails": [{"value": "1", "type": "work"}, {"value": "2", "type": "work"}],
@@ -389,7 +390,8 @@ def test_deeply_nested_custom_value_is_rejected():
     shallow: object = "leaf"
     for _ in range(20):
         shallow = {"k": shallow}
-    assert normalize_user({"userName": "a", CUSTOM: {"tag": shallow}})[CUSTOM]["tag"] == shallow
+    doc: Any = normalize_user({"userName": "a", CUSTOM: {"tag": shallow}})
+    assert doc[CUSTOM]["tag"] == shallow
 
 
 def test_non_string_keys_are_invalid_syntax():
@@ -399,9 +401,11 @@ def test_non_string_keys_are_invalid_syntax():
         normalize_user({"userName": "a", "name": {1: "x"}})
 
 
-def test_nul_and_unicode_are_kept():
-    doc = normalize_user({"userName": "a\x00b", "displayName": "日本語 ✓"})
-    assert doc == {"userName": "a\x00b", "displayName": "日本語 ✓"}
+def test_nul_and_unicode_are_kept_in_free_text():
+    doc = normalize_user({"userName": "日本語", "displayName": "日本語 ✓ a\x00b"})
+    assert doc == {"userName": "日本語", "displayName": "日本語 ✓ a\x00b"}
+    with pytest.raises(InvalidValue, match="userName"):  # an identifier: refused there
+        normalize_user({"userName": "a\x00b"})
 
 
 # --- members -----------------------------------------------------------------------------
@@ -549,7 +553,7 @@ def test_render_group_members():
 
 # --- projection --------------------------------------------------------------------------
 
-RENDERED = render(
+RENDERED: Any = render(
     normalize_user(
         {
             **E1,
@@ -736,7 +740,7 @@ keys = st.sampled_from(
 bodies = st.dictionaries(keys, json_values, max_size=6) | json_values
 
 
-@settings(max_examples=120)
+@settings(max_examples=120, deadline=None)
 @given(bodies)
 def test_any_body_gives_a_document_or_a_scim_error(body):
     for resource_type in (USER, GROUP):
@@ -749,7 +753,7 @@ def test_any_body_gives_a_document_or_a_scim_error(body):
         assert orjson.loads(orjson.dumps(doc)) == doc
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(st.dictionaries(keys, json_values, max_size=6))
 def test_group_normalisation_never_raises_anything_else(body):
     try:
@@ -780,3 +784,71 @@ def test_response_shapes_read_back_e2_e8():
     assert set(doc) == {"userName", "name", "active", "emails", "addresses"}
     again = render(doc, resource_type=USER, id=e8["id"], meta=e8["meta"])
     assert again == e8
+
+
+# --- identifiers (issue 9 item 4) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "user_name",
+    ["a\x00b", "line\r\nbreak", "tab\there", "evil\u202etxt.exe", "zero\u200bwidth", "a\u2028b"],
+)
+def test_user_name_refuses_control_and_format_characters(user_name):
+    with pytest.raises(InvalidValue, match="userName") as info:
+        normalize_user({"userName": user_name})
+    assert info.value.scim_type == "invalidValue"
+    assert "U+" in info.value.detail  # the character is named
+
+
+@pytest.mark.parametrize("user_name", [" ", "   ", "\t", "\u3000", "\u00a0 \u2003"])
+def test_user_name_must_not_be_white_space_only(user_name):
+    with pytest.raises(InvalidValue, match="userName"):
+        normalize_user({"userName": user_name})
+
+
+def test_identifier_rules_for_groups_and_external_ids():
+    with pytest.raises(InvalidValue, match="displayName"):
+        normalize_group({"displayName": "   "})
+    with pytest.raises(InvalidValue, match="displayName"):
+        normalize_group({"displayName": "Sales\nTeam"})
+    with pytest.raises(InvalidValue, match="externalId"):
+        normalize_user({"userName": "a", "externalId": "ext\x00"})
+    with pytest.raises(InvalidValue, match="externalId"):
+        normalize_group({"displayName": "Sales", "externalId": "\u202eg"})
+    # externalId is opaque: white space is the client's business
+    assert normalize_user({"userName": "a", "externalId": " "})["externalId"] == " "
+
+
+def test_free_text_is_stored_as_sent():
+    doc = normalize_user(
+        {
+            "userName": "  Spaced  ",
+            "displayName": "\u05e9\u05dc\u05d5\u05dd \u200fRLM",  # bidi marks in a human name
+            "title": "   ",
+            "nickName": "Zoë\u200d",
+        }
+    )
+    assert doc["displayName"] == "\u05e9\u05dc\u05d5\u05dd \u200fRLM"
+    assert doc["title"] == "   " and doc["nickName"] == "Zoë\u200d"
+
+
+def test_unchanged_identifiers_are_not_checked_again():
+    legacy = {"userName": "old\x00name", "active": True}  # stored before the rule
+    assert normalize_user({"userName": "old\x00name", "active": False}, existing=legacy) == {
+        "userName": "old\x00name",
+        "active": False,
+    }
+    with pytest.raises(InvalidValue, match="userName"):
+        normalize_user({"userName": "new\x00name"}, existing=legacy)
+
+
+def test_a_value_is_in_a_multi_valued_attribute_once():
+    doc = normalize_user(
+        {
+            "userName": "a",
+            "emails": [{"value": "x", "type": "work"}, {"type": "work", "value": "x"}],
+            "roles": [{"value": "r"}, {"value": "r", "type": "t"}, {"value": "r"}],
+        }
+    )
+    assert doc["emails"] == [{"value": "x", "type": "work"}]
+    assert doc["roles"] == [{"value": "r"}, {"value": "r", "type": "t"}]

@@ -334,3 +334,74 @@ def test_custom_resource_type_with_required_extension():
         {"schema": "urn:acme:ext", "required": True}
     ]
     assert isinstance(resolve(thing, "id"), UnknownAttr)  # no common attributes given
+
+
+# --- discovery: typed definitions (issue 9 item 7) ------------------------------------------
+
+
+@pytest.mark.parametrize("schema", [USER_SCHEMA, GROUP_SCHEMA])
+def test_schemas_list_external_id(schema):
+    """Microsoft's gallery validation needs externalId among the listed attributes."""
+    listed = {a["name"]: a for a in schema.definition()["attributes"]}
+    assert listed["externalId"] == {
+        "name": "externalId",
+        "type": "string",
+        "multiValued": False,
+        "description": "An identifier for the resource as defined by the provisioning client.",
+        "required": False,
+        "caseExact": True,
+        "mutability": "readWrite",
+        "returned": "default",
+        "uniqueness": "none",
+    }
+    assert list(listed).count("externalId") == 1
+    assert "externalId" in {a["name"] for a in schema.to_scim_json()["attributes"]}
+
+
+def test_enterprise_schema_lists_only_its_own_attributes():
+    names = [a["name"] for a in ENTERPRISE_USER_SCHEMA.definition()["attributes"]]
+    assert "externalId" not in names and "id" not in names
+
+
+def test_definitions_take_their_location():
+    body = USER_SCHEMA.definition("https://x/scim/v2/Schemas/" + CORE_USER_URN)
+    assert body["meta"] == {
+        "resourceType": "Schema",
+        "location": "https://x/scim/v2/Schemas/" + CORE_USER_URN,
+    }
+    assert USER_SCHEMA.definition()["meta"] == {"resourceType": "Schema"}
+    assert USER_SCHEMA.to_scim_json() == USER_SCHEMA.definition()
+    assert GROUP.definition("https://x/ResourceTypes/Group")["meta"]["location"].endswith("Group")
+    assert USER.to_scim_json() == USER.definition()
+
+
+def test_service_provider_config():
+    from zero_scim.scim import service_provider_config
+
+    body = service_provider_config(
+        patch=True,
+        max_results=200,
+        sort=True,
+        etag=True,
+        change_password=False,
+        authentication_schemes=[
+            {"type": "oauthbearertoken", "name": "OAuth Bearer Token", "description": "token"}
+        ],
+        location="https://x/scim/v2/ServiceProviderConfig",
+    )
+    assert body == {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "patch": {"supported": True},
+        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": True, "maxResults": 200},
+        "changePassword": {"supported": False},
+        "sort": {"supported": True},
+        "etag": {"supported": True},
+        "authenticationSchemes": [
+            {"type": "oauthbearertoken", "name": "OAuth Bearer Token", "description": "token"}
+        ],
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": "https://x/scim/v2/ServiceProviderConfig",
+        },
+    }

@@ -24,6 +24,7 @@ from zero_scim_operator.downstream import (
     GroupInput,
     PermanentError,
     RateLimited,
+    SsoInput,
     TransientError,
     ZeroAccountsClient,
     parse_retry_after,
@@ -71,6 +72,8 @@ def test_public_api() -> None:
         "MembershipChange",
         "PermanentError",
         "RateLimited",
+        "SsoConfig",
+        "SsoInput",
         "TransientError",
         "Upserted",
         "ZeroAccountsClient",
@@ -344,3 +347,18 @@ def test_parse_retry_after() -> None:
     http_date = format_datetime(now + timedelta(seconds=30), usegmt=True)
     assert parse_retry_after(http_date, now=now) == 30.0
     assert parse_retry_after(format_datetime(now - timedelta(seconds=5), usegmt=True), now=now) == 0
+
+
+async def test_sso_link_put_is_idempotent_and_none_removes_it(zero: ZeroAccountsClient) -> None:
+    tenant_id = "11111111-1111-4111-8111-111111111111"
+    first = await zero.put_sso(SsoInput(entra_tenant_id=tenant_id))
+    assert first is not None and (first.entra_tenant_id, first.enabled) == (tenant_id, True)
+    again = await zero.put_sso(SsoInput(entra_tenant_id=tenant_id))
+    assert again is not None and again.version == first.version  # nothing changed
+    off = await zero.put_sso(SsoInput(entra_tenant_id=tenant_id, enabled=False))
+    assert off is not None and off.enabled is False and off.version == first.version + 1
+    assert await zero.put_sso(None) is None
+    assert await zero.put_sso(None) is None  # removing what is not there is fine
+    with pytest.raises(PermanentError) as refused:
+        await zero.put_sso(SsoInput(entra_tenant_id="not-a-guid"))
+    assert refused.value.status == 422

@@ -11,6 +11,7 @@ import falcon
 import falcon.asgi
 import orjson
 
+from zero_scim.kube.tenants import Tenant
 from zero_scim.scim import (
     InvalidSyntax,
     ListQuery,
@@ -21,7 +22,6 @@ from zero_scim.scim import (
     parse_search_request,
 )
 from zero_scim_api.config import Settings
-from zero_scim_api.storage.tenants import Tenant
 
 SCIM_JSON = "application/scim+json"
 

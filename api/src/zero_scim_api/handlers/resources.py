@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import falcon.asgi
 
+from zero_scim.kube.tenants import Tenant
 from zero_scim.scim import ListQuery, ResourceType, list_response
 from zero_scim_api.config import Settings
 from zero_scim_api.handlers.common import (
@@ -32,7 +33,6 @@ from zero_scim_api.handlers.common import (
     tenant_of,
 )
 from zero_scim_api.services.common import Page, ResourceView
-from zero_scim_api.storage.tenants import Tenant
 
 
 class ResourceService(Protocol):

@@ -13,12 +13,12 @@ from typing import Any
 
 import falcon.asgi
 
+from zero_scim.kube.tenants import Tenant
 from zero_scim.scim import InvalidFilter, ListQuery
 from zero_scim_api.config import Settings
 from zero_scim_api.handlers.common import base_url, list_query, search_query, send, tenant_of
 from zero_scim_api.handlers.resources import ResourceService, page_body
 from zero_scim_api.services.common import Page
-from zero_scim_api.storage.tenants import Tenant
 
 
 class RootSearch:

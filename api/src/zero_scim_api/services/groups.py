@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from zero_scim.kube.tenants import Tenant
 from zero_scim.scim import (
     GROUP,
     AttrPath,
@@ -32,7 +33,6 @@ from zero_scim_api.services.common import Page, ResourceView, check_if_match, me
 from zero_scim_api.storage.index import GroupEntry, TenantIndex
 from zero_scim_api.storage.repository import GroupPrecondition
 from zero_scim_api.storage.store import Storage
-from zero_scim_api.storage.tenants import Tenant
 
 
 def group_etag(entry: GroupEntry, member_seq: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from zero_scim.kube.tenants import Tenant
 from zero_scim.scim import (
     USER,
     AttrPath,
@@ -29,7 +30,6 @@ from zero_scim_api.services.common import Page, ResourceView, check_if_match, me
 from zero_scim_api.storage.index import TenantIndex, UserEntry
 from zero_scim_api.storage.repository import UserPrecondition
 from zero_scim_api.storage.store import Storage
-from zero_scim_api.storage.tenants import Tenant
 
 
 def user_etag(entry: UserEntry) -> str:

@@ -13,23 +13,24 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import cast
 
 import orjson
 
+from zero_scim.jsondata import JsonObject, JsonValue
 from zero_scim.kube.coordinates import (
     API_VERSION,
     GROUP_KIND,
-    LABEL_GROUP,
     LABEL_PART_OF,
     LABEL_SCIM_ID,
-    MEMBER_BATCH,
+    PART_OF,
     USER,
 )
-from zero_scim.kube.names import batch_object_name, group_object_name, user_object_name
+from zero_scim.kube.names import group_object_name, user_object_name
+from zero_scim.kube.objects import Meta as SpecMeta
+from zero_scim.kube.objects import ScimGroup, ScimGroupSpec, ScimUser, ScimUserSpec
 
 ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-PART_OF = "zero-scim"
 
 
 def now_iso() -> str:
@@ -37,7 +38,7 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def content_version(doc: dict[str, Any]) -> str:
+def content_version(doc: JsonObject) -> str:
     """A strong content hash of a document: the basis of the ETag (survives renames)."""
     return hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()[:20]
 
@@ -48,7 +49,7 @@ class Meta:
     last_modified: str
     version: str
 
-    def to_spec(self) -> dict[str, str]:
+    def to_spec(self) -> JsonObject:
         return {
             "created": self.created,
             "lastModified": self.last_modified,
@@ -56,7 +57,7 @@ class Meta:
         }
 
     @classmethod
-    def from_spec(cls, raw: Any, fallback_time: str) -> Meta:
+    def from_spec(cls, raw: SpecMeta | None, fallback_time: str) -> Meta:
         raw = raw if isinstance(raw, dict) else {}
         created = str(raw.get("created") or fallback_time)
         return cls(
@@ -66,7 +67,7 @@ class Meta:
         )
 
 
-def _rename_key(value: Any, old: str, new: str) -> Any:
+def _rename_key(value: JsonValue, old: str, new: str) -> JsonValue:
     if isinstance(value, dict):
         return {(new if k == old else k): _rename_key(v, old, new) for k, v in value.items()}
     if isinstance(value, list):
@@ -74,21 +75,26 @@ def _rename_key(value: Any, old: str, new: str) -> Any:
     return value
 
 
-def doc_to_spec(doc: dict[str, Any]) -> dict[str, Any]:
-    spec: dict[str, Any] = {}
+def doc_to_spec(doc: JsonObject) -> JsonObject:
+    """A SCIM document as the top of a ScimUser/ScimGroup spec (without id and meta)."""
+    spec: JsonObject = {}
+    extensions: JsonObject = {}
     for key, value in doc.items():
         if key == ENTERPRISE_URN:
             spec["enterprise"] = _rename_key(value, "$ref", "ref")
         elif key.startswith("urn:"):
-            spec.setdefault("extensions", {})[key] = value
+            extensions[key] = value
+            spec["extensions"] = extensions
         else:
             spec[key] = _rename_key(value, "$ref", "ref")
     return spec
 
 
-def spec_to_doc(spec: dict[str, Any]) -> dict[str, Any]:
-    doc: dict[str, Any] = {}
-    for key, value in spec.items():
+def spec_to_doc(spec: ScimUserSpec | ScimGroupSpec | JsonObject) -> JsonObject:
+    """The SCIM document a spec holds (``id`` and ``meta`` left out)."""
+    doc: JsonObject = {}
+    raw = cast(JsonObject, spec)  # a spec is JSON; its SCIM attributes are read generically
+    for key, value in raw.items():
         if key in ("id", "meta"):
             continue
         if key == "enterprise":
@@ -101,15 +107,22 @@ def spec_to_doc(spec: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def user_object(doc: dict[str, Any], *, scim_id: str, meta: Meta, namespace: str) -> dict[str, Any]:
+def _spec(doc: JsonObject, scim_id: str, meta: Meta) -> JsonObject:
     spec = doc_to_spec(doc)
     spec["id"] = scim_id
     spec["meta"] = meta.to_spec()
+    return spec
+
+
+def user_object(doc: JsonObject, *, scim_id: str, meta: Meta, namespace: str) -> ScimUser:
+    """A new ScimUser holding ``doc`` (validated by the SCIM layer: its shape is the
+    CRD's, which the cast states; the API server checks it again)."""
+    spec = cast(ScimUserSpec, _spec(doc, scim_id, meta))
     return {
         "apiVersion": API_VERSION,
         "kind": USER.kind,
         "metadata": {
-            "name": user_object_name(doc["userName"]),
+            "name": user_object_name(spec["userName"]),
             "namespace": namespace,
             "labels": {LABEL_SCIM_ID: scim_id, LABEL_PART_OF: PART_OF},
         },
@@ -117,12 +130,9 @@ def user_object(doc: dict[str, Any], *, scim_id: str, meta: Meta, namespace: str
     }
 
 
-def group_object(
-    doc: dict[str, Any], *, scim_id: str, meta: Meta, namespace: str
-) -> dict[str, Any]:
-    spec = doc_to_spec(doc)
-    spec["id"] = scim_id
-    spec["meta"] = meta.to_spec()
+def group_object(doc: JsonObject, *, scim_id: str, meta: Meta, namespace: str) -> ScimGroup:
+    """A new ScimGroup holding ``doc`` (see :func:`user_object`)."""
+    spec = cast(ScimGroupSpec, _spec(doc, scim_id, meta))
     return {
         "apiVersion": API_VERSION,
         "kind": GROUP_KIND.kind,
@@ -130,54 +140,6 @@ def group_object(
             "name": group_object_name(scim_id),
             "namespace": namespace,
             "labels": {LABEL_SCIM_ID: scim_id, LABEL_PART_OF: PART_OF},
-        },
-        "spec": spec,
-    }
-
-
-def batch_object(
-    *,
-    group_object_name_: str,
-    group_uid: str,
-    group_id: str,
-    namespace: str,
-    seq: int,
-    kind: str,
-    add: list[str],
-    remove: list[str],
-    part: int = 0,
-    parts: int = 1,
-    displays: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "groupId": group_id,
-        "seq": seq,
-        "type": kind,
-        "part": part,
-        "parts": parts,
-    }
-    if add:
-        spec["add"] = add
-    if remove:
-        spec["remove"] = remove
-    if displays:
-        spec["displays"] = displays
-    return {
-        "apiVersion": API_VERSION,
-        "kind": MEMBER_BATCH.kind,
-        "metadata": {
-            "name": batch_object_name(group_object_name_, seq, part),
-            "namespace": namespace,
-            "labels": {LABEL_GROUP: group_object_name_, LABEL_PART_OF: PART_OF},
-            "ownerReferences": [
-                {
-                    "apiVersion": API_VERSION,
-                    "kind": GROUP_KIND.kind,
-                    "name": group_object_name_,
-                    "uid": group_uid,
-                    "blockOwnerDeletion": False,
-                }
-            ],
         },
         "spec": spec,
     }

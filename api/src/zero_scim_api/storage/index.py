@@ -21,19 +21,28 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 
-from zero_scim.kube.coordinates import LABEL_GROUP
+from zero_scim import memberlog
+from zero_scim.jsondata import JsonObject, JsonValue
 from zero_scim.kube.names import username_key
+from zero_scim.kube.objects import (
+    KubeObject,
+    ObjectMeta,
+    ObjectT,
+    ScimGroup,
+    ScimMemberBatch,
+    ScimUser,
+    WatchEventType,
+)
+from zero_scim.memberlog import MemberLog
 from zero_scim_api.storage.codec import Meta, spec_to_doc
-from zero_scim_api.storage.memberlog import MemberLog
 
 TOMBSTONE_SECONDS = 300.0
 
 
-def compact_json(value: Any) -> bytes:
+def compact_json(value: JsonValue) -> bytes:
     """orjson bytes, copied to their exact size.
 
     orjson (3.13) returns bytes objects that keep a 4 KiB buffer whatever their length;
@@ -42,9 +51,9 @@ def compact_json(value: Any) -> bytes:
     return bytes(memoryview(orjson.dumps(value)))
 
 
-def resource_version(obj: dict[str, Any]) -> int:
+def resource_version(obj: KubeObject) -> int:
     try:
-        return int(obj.get("metadata", {}).get("resourceVersion", 0))
+        return int(obj["metadata"].get("resourceVersion", 0))
     except (TypeError, ValueError):
         return 0
 
@@ -63,8 +72,8 @@ class UserEntry:
     deleting: bool
     display: str  # displayName, else userName: what a group's member list shows
 
-    def doc(self) -> dict[str, Any]:
-        parsed: dict[str, Any] = orjson.loads(self.doc_json)
+    def doc(self) -> JsonObject:
+        parsed: JsonObject = orjson.loads(self.doc_json)
         return parsed
 
     def newer_than(self, other: UserEntry) -> bool:
@@ -89,22 +98,21 @@ class GroupEntry:
     deleting: bool
     synced_seq: int
 
-    def doc(self) -> dict[str, Any]:
-        parsed: dict[str, Any] = orjson.loads(self.doc_json)
+    def doc(self) -> JsonObject:
+        parsed: JsonObject = orjson.loads(self.doc_json)
         return parsed
 
 
-def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
-    metadata: dict[str, Any] = obj.get("metadata", {})
-    return metadata
+def _metadata(obj: KubeObject) -> ObjectMeta:
+    return obj["metadata"]
 
 
-def user_entry(obj: dict[str, Any]) -> UserEntry:
-    metadata = _metadata(obj)
-    spec = obj.get("spec", {})
+def user_entry(obj: ScimUser) -> UserEntry:
+    metadata = obj["metadata"]
+    spec = obj["spec"]
     doc = spec_to_doc(spec)
     emails = tuple(
-        str(e["value"]).casefold()
+        e["value"].casefold()
         for e in spec.get("emails", []) or []
         if isinstance(e, dict) and isinstance(e.get("value"), str)
     )
@@ -124,9 +132,9 @@ def user_entry(obj: dict[str, Any]) -> UserEntry:
     )
 
 
-def group_entry(obj: dict[str, Any]) -> GroupEntry:
-    metadata = _metadata(obj)
-    spec = obj.get("spec", {})
+def group_entry(obj: ScimGroup) -> GroupEntry:
+    metadata = obj["metadata"]
+    spec = obj["spec"]
     external = spec.get("externalId")
     status = obj.get("status") or {}
     return GroupEntry(
@@ -268,7 +276,7 @@ class TenantIndex:
         return len(self._by_username)
 
     # -- users: writes -----------------------------------------------------------------
-    def put_user(self, obj: dict[str, Any]) -> UserEntry | None:
+    def put_user(self, obj: ScimUser) -> UserEntry | None:
         name = _metadata(obj).get("name", "")
         rv = resource_version(obj)
         if not self._user_versions.fresh(name, rv):
@@ -288,7 +296,7 @@ class TenantIndex:
             self._alternates.setdefault(entry.id, set()).add(name)
         return entry
 
-    def drop_user(self, obj: dict[str, Any]) -> None:
+    def drop_user(self, obj: KubeObject) -> None:
         name = _metadata(obj).get("name", "")
         rv = resource_version(obj)
         if not self._user_versions.fresh(name, rv) and name not in self._user_objects:
@@ -344,7 +352,7 @@ class TenantIndex:
         for email in entry.emails:
             _discard(self._by_email, email, entry.id)
 
-    def reset_users(self, objs: Iterable[dict[str, Any]]) -> None:
+    def reset_users(self, objs: Iterable[ScimUser]) -> None:
         self._user_objects.clear()
         self._users.clear()
         self._alternates.clear()
@@ -387,7 +395,7 @@ class TenantIndex:
         return _get(self._member_of, member_id)
 
     # -- groups: writes ----------------------------------------------------------------
-    def put_group(self, obj: dict[str, Any]) -> GroupEntry | None:
+    def put_group(self, obj: ScimGroup) -> GroupEntry | None:
         name = _metadata(obj).get("name", "")
         rv = resource_version(obj)
         if not self._group_versions.fresh(name, rv):
@@ -404,7 +412,7 @@ class TenantIndex:
             _add(self._by_group_external, entry.external_id, entry.id)
         return entry
 
-    def drop_group(self, obj: dict[str, Any]) -> None:
+    def drop_group(self, obj: KubeObject) -> None:
         name = _metadata(obj).get("name", "")
         rv = resource_version(obj)
         if not self._group_versions.fresh(name, rv) and name not in self._group_objects:
@@ -424,7 +432,7 @@ class TenantIndex:
         _discard(self._by_display, entry.display_key, entry.id)
         _discard(self._by_group_external, entry.external_id, entry.id)
 
-    def reset_groups(self, objs: Iterable[dict[str, Any]]) -> None:
+    def reset_groups(self, objs: Iterable[ScimGroup]) -> None:
         self._group_objects.clear()
         self._groups.clear()
         self._by_display.clear()
@@ -445,50 +453,51 @@ class TenantIndex:
         self._logs[group_object] = log
         return log
 
-    def _log_for_batch(self, obj: dict[str, Any]) -> MemberLog:
-        group_object = _metadata(obj).get("labels", {}).get(LABEL_GROUP, "")
+    def _log_for_batch(self, obj: ScimMemberBatch) -> MemberLog:
+        group_object = memberlog.group_of(obj)
         log = self._logs.get(group_object)
         if log is None:
-            log = self._new_log(
-                group_object, sys.intern(str(obj.get("spec", {}).get("groupId", "")))
-            )
+            log = self._new_log(group_object, sys.intern(obj["spec"].get("groupId", "")))
         return log
 
-    def put_batch(self, obj: dict[str, Any]) -> None:
+    def put_batch(self, obj: ScimMemberBatch) -> None:
         name = _metadata(obj).get("name", "")
         rv = resource_version(obj)
         if not self._batch_versions.fresh(name, rv):
             return
         self._batch_versions.live(name, rv)
-        self._log_for_batch(obj).add_entry(name, obj.get("spec", {}))
+        entry = memberlog.decode(obj)
+        if entry is not None:
+            self._log_for_batch(obj).add(entry, name)
 
-    def drop_batch(self, obj: dict[str, Any]) -> None:
+    def drop_batch(self, obj: ScimMemberBatch) -> None:
         name = _metadata(obj).get("name", "")
         self._batch_versions.dead(name, resource_version(obj))
-        group_object = _metadata(obj).get("labels", {}).get(LABEL_GROUP, "")
+        group_object = memberlog.group_of(obj)
         log = self._logs.get(group_object)
         if log is not None:
-            log.drop_entry(name, obj.get("spec", {}))
+            entry = memberlog.decode(obj)
+            if entry is not None:
+                log.drop(entry.seq, name)
             if not log.names and group_object not in self._group_objects:
                 log.clear()
                 del self._logs[group_object]
 
-    def reset_batches(self, objs: Iterable[dict[str, Any]]) -> None:
-        by_group: dict[str, list[dict[str, Any]]] = {}
+    def reset_batches(self, objs: Iterable[ScimMemberBatch]) -> None:
+        by_group: dict[str, list[ScimMemberBatch]] = {}
         for obj in objs:
-            group_object = _metadata(obj).get("labels", {}).get(LABEL_GROUP, "")
-            by_group.setdefault(group_object, []).append(obj)
+            by_group.setdefault(memberlog.group_of(obj), []).append(obj)
         for log in self._logs.values():
             log.clear()
         self._logs.clear()
         self._member_of.clear()
         self._batch_versions.clear()
-        for group_object, batch in by_group.items():
+        for batch in by_group.values():
             log = self._log_for_batch(batch[0])
-            log.load([(_metadata(o).get("name", ""), o.get("spec", {})) for o in batch])
+            entries = [(_metadata(o).get("name", ""), memberlog.decode(o)) for o in batch]
+            log.load((name, entry) for name, entry in entries if entry is not None)
             for o in batch:
                 self._batch_versions.live(_metadata(o).get("name", ""), resource_version(o))
-            del group_object
 
 
 class ClusterIndex:
@@ -506,25 +515,33 @@ class ClusterIndex:
     def namespaces(self) -> list[str]:
         return list(self._tenants)
 
-    def reset(self, kind: str, objs: Iterable[dict[str, Any]]) -> None:
-        by_namespace: dict[str, list[dict[str, Any]]] = {ns: [] for ns in self._tenants}
+    def _by_namespace(self, objs: Iterable[ObjectT]) -> dict[str, list[ObjectT]]:
+        """Objects by namespace; every namespace known so far is present (maybe empty)."""
+        by_namespace: dict[str, list[ObjectT]] = {ns: [] for ns in self._tenants}
         for obj in objs:
             by_namespace.setdefault(_metadata(obj).get("namespace", ""), []).append(obj)
-        for namespace, items in by_namespace.items():
-            index = self.tenant(namespace)
-            if kind == "users":
-                index.reset_users(items)
-            elif kind == "groups":
-                index.reset_groups(items)
-            else:
-                index.reset_batches(items)
+        return by_namespace
 
-    def apply(self, kind: str, event_type: str, obj: dict[str, Any]) -> None:
+    def reset_users(self, objs: Iterable[ScimUser]) -> None:
+        for namespace, items in self._by_namespace(objs).items():
+            self.tenant(namespace).reset_users(items)
+
+    def reset_groups(self, objs: Iterable[ScimGroup]) -> None:
+        for namespace, items in self._by_namespace(objs).items():
+            self.tenant(namespace).reset_groups(items)
+
+    def reset_batches(self, objs: Iterable[ScimMemberBatch]) -> None:
+        for namespace, items in self._by_namespace(objs).items():
+            self.tenant(namespace).reset_batches(items)
+
+    def user_event(self, event_type: WatchEventType, obj: ScimUser) -> None:
         index = self.tenant(_metadata(obj).get("namespace", ""))
-        deleted = event_type == "DELETED"
-        if kind == "users":
-            index.drop_user(obj) if deleted else index.put_user(obj)
-        elif kind == "groups":
-            index.drop_group(obj) if deleted else index.put_group(obj)
-        else:
-            index.drop_batch(obj) if deleted else index.put_batch(obj)
+        index.drop_user(obj) if event_type == "DELETED" else index.put_user(obj)
+
+    def group_event(self, event_type: WatchEventType, obj: ScimGroup) -> None:
+        index = self.tenant(_metadata(obj).get("namespace", ""))
+        index.drop_group(obj) if event_type == "DELETED" else index.put_group(obj)
+
+    def batch_event(self, event_type: WatchEventType, obj: ScimMemberBatch) -> None:
+        index = self.tenant(_metadata(obj).get("namespace", ""))
+        index.drop_batch(obj) if event_type == "DELETED" else index.put_batch(obj)

@@ -16,19 +16,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TypeVar
 
-from zero_scim.kube.coordinates import GROUP_KIND, LABEL_SCIM_ID, MEMBER_BATCH, USER
+from zero_scim import memberlog
+from zero_scim.jsondata import JsonObject
+from zero_scim.kube.client import KubeClient
+from zero_scim.kube.coordinates import GROUP_KIND, LABEL_SCIM_ID, MEMBER_BATCH, USER, Kind
+from zero_scim.kube.errors import AlreadyExists, Conflict, Invalid, KubeError, NotFound
 from zero_scim.kube.names import username_key
+from zero_scim.kube.objects import KubeObject, ObjectMeta, ObjectT, ScimUser
+from zero_scim.memberlog import Entry, GroupRef
 from zero_scim.scim import errors as scim
 from zero_scim_api.storage.codec import (
     Meta,
-    batch_object,
     content_version,
     doc_to_spec,
     group_object,
@@ -36,22 +40,12 @@ from zero_scim_api.storage.codec import (
     user_object,
 )
 from zero_scim_api.storage.index import ClusterIndex, GroupEntry, TenantIndex, UserEntry
-from zero_scim_api.storage.kubeapi import (
-    AlreadyExists,
-    Conflict,
-    Invalid,
-    KubeApi,
-    KubeError,
-    NotFound,
-    resource_path,
-)
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 MAX_ATTEMPTS = 8
-MAX_IDS_PER_ENTRY = 20_000
-COMPACT_ABOVE = 64  # entries, once the operator has synced them
-COMPACT_FORCE_ABOVE = 1024  # entries, synced or not
 TERMINATING_WAIT = 3.0  # seconds to wait for a deleted user's finalizer before a 409
 
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
@@ -61,14 +55,14 @@ GroupPrecondition = Callable[[GroupEntry, int], None]  # (entry, latest member s
 #: (document, current members) -> (new document, added ids, removed ids, displays sent
 #: with added members).
 GroupMutation = Callable[
-    [dict[str, Any], set[str]],
-    tuple[dict[str, Any], list[str], list[str], dict[str, str]],
+    [JsonObject, set[str]],
+    tuple[JsonObject, list[str], list[str], dict[str, str]],
 ]
 
 
-def merge_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+def merge_patch(old: JsonObject, new: JsonObject) -> JsonObject:
     """RFC 7386 merge patch turning ``old`` into ``new`` (lists replace wholesale)."""
-    patch: dict[str, Any] = {}
+    patch: JsonObject = {}
     for key in old.keys() - new.keys():
         patch[key] = None
     for key, value in new.items():
@@ -90,7 +84,7 @@ def _kube_to_scim(exc: KubeError) -> scim.ScimError:
     return scim.ServiceUnavailable(f"storage unavailable: {exc.message}")
 
 
-async def _guard(call: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+async def _guard(call: Awaitable[T]) -> T:
     """Await a Kubernetes call, mapping the errors callers do not handle themselves."""
     try:
         return await call
@@ -100,67 +94,65 @@ async def _guard(call: Awaitable[dict[str, Any]]) -> dict[str, Any]:
         raise _kube_to_scim(exc) from exc
 
 
-class _Stale(Exception):
-    """The object changed since the index read it; ``fresh`` is its current state."""
-
-    def __init__(self, fresh: dict[str, Any]) -> None:
-        super().__init__("stale resourceVersion")
-        self.fresh = fresh
-
-
 async def _write_document(
-    kube: KubeApi,
-    path: str,
+    kube: KubeClient,
+    kind: Kind[ObjectT],
+    namespace: str,
+    name: str,
     rv: int,
-    old_doc: dict[str, Any],
-    new_doc: dict[str, Any],
+    old_doc: JsonObject,
+    new_doc: JsonObject,
     meta: Meta,
-) -> dict[str, Any]:
+) -> tuple[ObjectT, bool]:
     """Merge-patch an object's spec from ``old_doc`` to ``new_doc``, if still at ``rv``.
 
-    Raises :class:`_Stale` with the fresh object when someone wrote in between.
+    Returns the written object and True, or — someone wrote in between — the object as it
+    is now and False.
     """
     spec = merge_patch(doc_to_spec(old_doc), doc_to_spec(new_doc))
     spec["meta"] = meta.to_spec()
-    patch = {"metadata": {"resourceVersion": str(rv)}, "spec": spec}
     try:
-        return await _guard(kube.merge_patch(path, patch))
+        patch: JsonObject = {"spec": spec}
+        written = await _guard(
+            kube.merge_patch(kind, name, patch, namespace, resource_version=str(rv))
+        )
     except Conflict:
-        raise _Stale(await _guard(kube.get(path))) from None
+        return await _guard(kube.get(kind, name, namespace)), False
+    return written, True
 
 
-def _apply_delete_response(
-    index: TenantIndex, kind: str, response: dict[str, Any], name: str, rv: int
+def _after_delete(
+    response: ObjectT | None,
+    name: str,
+    rv: int,
+    put: Callable[[ObjectT], object],
+    drop: Callable[[KubeObject], None],
 ) -> None:
     """Reflect a DELETE in the index: still there with finalizers, or gone.
 
     An object deleted outright is answered with a ``Status``, not the object: it is
     dropped by name, with its last known resourceVersion as the tombstone.
     """
-    metadata = response.get("metadata", {}) if response.get("kind") != "Status" else {}
-    if metadata.get("deletionTimestamp") and metadata.get("finalizers"):
-        index.put_user(response) if kind == "users" else index.put_group(response)
+    metadata: ObjectMeta = response["metadata"] if response is not None else {}
+    if response is not None and metadata.get("deletionTimestamp") and metadata.get("finalizers"):
+        put(response)
         return
-    gone = {"metadata": {"name": name, "resourceVersion": str(max(rv, _rv(metadata)))}}
-    index.drop_user(gone) if kind == "users" else index.drop_group(gone)
+    drop({"metadata": {"name": name, "resourceVersion": str(max(rv, _rv(metadata)))}})
 
 
-def _new_object(
-    build: Callable[..., dict[str, Any]],
-    doc: dict[str, Any],
-    namespace: str,
-    finalizers: list[str],
-) -> dict[str, Any]:
-    """A new ScimUser/ScimGroup object: a fresh SCIM id, ``meta`` stamped now."""
-    now = now_iso()
-    meta = Meta(created=now, last_modified=now, version=content_version(doc))
-    obj = build(doc, scim_id=str(uuid.uuid4()), meta=meta, namespace=namespace)
+def _with_finalizers(obj: ObjectT, finalizers: list[str]) -> ObjectT:
     if finalizers:
         obj["metadata"]["finalizers"] = list(finalizers)
     return obj
 
 
-def _rv(metadata: dict[str, Any]) -> int:
+def _new_meta(doc: JsonObject) -> tuple[str, Meta]:
+    """A fresh SCIM id and ``meta`` stamped now, for a new user or group."""
+    now = now_iso()
+    return str(uuid.uuid4()), Meta(created=now, last_modified=now, version=content_version(doc))
+
+
+def _rv(metadata: ObjectMeta) -> int:
     try:
         return int(metadata.get("resourceVersion", 0))
     except (TypeError, ValueError):
@@ -169,37 +161,36 @@ def _rv(metadata: dict[str, Any]) -> int:
 
 class UserRepository:
     def __init__(
-        self, kube: KubeApi, index: ClusterIndex, *, finalizers: tuple[str, ...] = ()
+        self, kube: KubeClient, index: ClusterIndex, *, finalizers: tuple[str, ...] = ()
     ) -> None:
         self._kube = kube
         self._index = index
         self._finalizers = list(finalizers)
 
-    async def create(self, namespace: str, doc: dict[str, Any]) -> UserEntry:
+    async def create(self, namespace: str, doc: JsonObject) -> UserEntry:
         index = self._index.tenant(namespace)
-        obj = _new_object(user_object, doc, namespace, self._finalizers)
-        created = await self._create_named(namespace, obj, doc["userName"])
+        scim_id, meta = _new_meta(doc)
+        obj = user_object(doc, scim_id=scim_id, meta=meta, namespace=namespace)
+        created = await self._create_named(namespace, _with_finalizers(obj, self._finalizers))
         entry = index.put_user(created)
         assert entry is not None
         return entry
 
-    async def _create_named(
-        self, namespace: str, obj: dict[str, Any], user_name: str
-    ) -> dict[str, Any]:
+    async def _create_named(self, namespace: str, obj: ScimUser) -> ScimUser:
         """Create a ScimUser; its name is the userName claim (docs/architecture.md)."""
-        path = resource_path(USER, namespace)
-        name = obj["metadata"]["name"]
+        name = obj["metadata"].get("name", "")
+        user_name = obj["spec"]["userName"]
         deadline = asyncio.get_running_loop().time() + TERMINATING_WAIT
         while True:
             try:
-                return await _guard(self._kube.create(path, obj))
+                return await _guard(self._kube.create(USER, obj, namespace))
             except AlreadyExists:
                 pass
             try:
-                occupant = await _guard(self._kube.get(resource_path(USER, namespace, name)))
+                occupant = await _guard(self._kube.get(USER, name, namespace))
             except scim.NotFound:
                 continue  # gone between the two calls: try again
-            if not occupant.get("metadata", {}).get("deletionTimestamp"):
+            if not occupant["metadata"].get("deletionTimestamp"):
                 raise scim.Uniqueness(f'userName "{user_name}" is already taken') from None
             if asyncio.get_running_loop().time() > deadline:
                 raise scim.Uniqueness(
@@ -211,7 +202,7 @@ class UserRepository:
         self,
         namespace: str,
         scim_id: str,
-        mutate: Callable[[dict[str, Any]], dict[str, Any]],
+        mutate: Callable[[JsonObject], JsonObject],
         *,
         precondition: UserPrecondition | None = None,
     ) -> UserEntry:
@@ -228,46 +219,45 @@ class UserRepository:
             if new_doc == old_doc:
                 return entry
             meta = Meta(entry.meta.created, now_iso(), content_version(new_doc))
-            if username_key(new_doc["userName"]) != entry.username_key:
+            if username_key(str(new_doc["userName"])) != entry.username_key:
                 return await self._rename(namespace, entry, new_doc, meta)
-            path = resource_path(USER, namespace, entry.object_name)
             try:
-                updated = await _write_document(self._kube, path, entry.rv, old_doc, new_doc, meta)
-            except _Stale as stale:
-                index.put_user(stale.fresh)
-                continue
+                updated, written = await _write_document(
+                    self._kube, USER, namespace, entry.object_name, entry.rv, old_doc, new_doc, meta
+                )
             except scim.NotFound:
                 index.drop_user({"metadata": {"name": entry.object_name}})
                 raise
+            if not written:
+                index.put_user(updated)  # stale: mutate the fresh object again
+                continue
             result = index.put_user(updated)
             assert result is not None
             return result
         raise scim.ServiceUnavailable("too many concurrent updates of this user; retry")
 
     async def _rename(
-        self, namespace: str, entry: UserEntry, new_doc: dict[str, Any], meta: Meta
+        self, namespace: str, entry: UserEntry, new_doc: JsonObject, meta: Meta
     ) -> UserEntry:
         """A new userName is a new object name: create it, then delete the old object."""
         index = self._index.tenant(namespace)
         obj = user_object(new_doc, scim_id=entry.id, meta=meta, namespace=namespace)
-        if self._finalizers:
-            obj["metadata"]["finalizers"] = list(self._finalizers)
-        created = await self._create_named(namespace, obj, new_doc["userName"])
+        created = await self._create_named(namespace, _with_finalizers(obj, self._finalizers))
         result = index.put_user(created)
         assert result is not None
         await self._delete_object(index, entry)
         return result
 
     async def _delete_object(self, index: TenantIndex, entry: UserEntry) -> None:
-        path = resource_path(USER, index.namespace, entry.object_name)
+        name = entry.object_name
         try:
-            response = await _guard(self._kube.delete(path, uid=entry.uid))
+            response = await _guard(self._kube.delete(USER, name, index.namespace, uid=entry.uid))
         except scim.NotFound:
-            index.drop_user({"metadata": {"name": entry.object_name}})
+            index.drop_user({"metadata": {"name": name}})
             return
         except Conflict:
             return  # a different object (new uid) now has that name: not ours to delete
-        _apply_delete_response(index, "users", response, entry.object_name, entry.rv)
+        _after_delete(response, name, entry.rv, index.put_user, index.drop_user)
 
     async def _remove_leftovers(self, index: TenantIndex, entry: UserEntry) -> None:
         """Finish a rename that was interrupted between its create and its delete."""
@@ -302,21 +292,24 @@ class UserRepository:
         candidates = [i for i in ids if _LABEL_VALUE.match(i)]
         for start in range(0, len(candidates), 50):
             selector = f"{LABEL_SCIM_ID} in ({','.join(candidates[start : start + 50])})"
-            for kind in (USER, GROUP_KIND):
-                page = await _guard(
-                    self._kube.get(resource_path(kind, namespace), {"labelSelector": selector})
-                )
-                for item in page.get("items", []):
-                    if item.get("metadata", {}).get("deletionTimestamp"):
-                        continue
-                    found.add(str(item.get("spec", {}).get("id")))
-                    index.put_user(item) if kind is USER else index.put_group(item)
+            users = await _guard(self._kube.list_page(USER, namespace, label_selector=selector))
+            for user in users["items"]:
+                if not user["metadata"].get("deletionTimestamp"):
+                    found.add(user["spec"].get("id", ""))
+                    index.put_user(user)
+            groups = await _guard(
+                self._kube.list_page(GROUP_KIND, namespace, label_selector=selector)
+            )
+            for group in groups["items"]:
+                if not group["metadata"].get("deletionTimestamp"):
+                    found.add(group["spec"].get("id", ""))
+                    index.put_group(group)
         return [i for i in ids if i not in found]
 
 
 class GroupRepository:
     def __init__(
-        self, kube: KubeApi, index: ClusterIndex, *, finalizers: tuple[str, ...] = ()
+        self, kube: KubeClient, index: ClusterIndex, *, finalizers: tuple[str, ...] = ()
     ) -> None:
         self._kube = kube
         self._index = index
@@ -327,14 +320,17 @@ class GroupRepository:
     async def create(
         self,
         namespace: str,
-        doc: dict[str, Any],
+        doc: JsonObject,
         members: list[str],
         displays: dict[str, str] | None = None,
     ) -> GroupEntry:
         index = self._index.tenant(namespace)
-        obj = _new_object(group_object, doc, namespace, self._finalizers)
+        scim_id, meta = _new_meta(doc)
+        obj = group_object(doc, scim_id=scim_id, meta=meta, namespace=namespace)
         try:
-            created = await _guard(self._kube.create(resource_path(GROUP_KIND, namespace), obj))
+            created = await _guard(
+                self._kube.create(GROUP_KIND, _with_finalizers(obj, self._finalizers), namespace)
+            )
         except AlreadyExists as exc:  # a fresh UUID never collides; be explicit anyway
             raise scim.Conflict("group id collision; retry") from exc
         entry = index.put_group(created)
@@ -362,17 +358,17 @@ class GroupRepository:
             new_doc, add, remove, displays = mutate(old_doc, index.members(entry))
             if new_doc != old_doc:
                 meta = Meta(entry.meta.created, now_iso(), content_version(new_doc))
-                path = resource_path(GROUP_KIND, namespace, entry.object_name)
                 try:
-                    updated = await _write_document(
-                        self._kube, path, entry.rv, old_doc, new_doc, meta
-                    )
-                except _Stale as stale:
-                    index.put_group(stale.fresh)
-                    continue
+                    updated, written = await _write_document(
+                        self._kube, GROUP_KIND, namespace, entry.object_name, entry.rv,
+                        old_doc, new_doc, meta,
+                    )  # fmt: skip
                 except scim.NotFound:
                     index.drop_group({"metadata": {"name": entry.object_name}})
                     raise
+                if not written:
+                    index.put_group(updated)  # stale: mutate the fresh object again
+                    continue
                 refreshed = index.put_group(updated)
                 assert refreshed is not None
                 entry = refreshed
@@ -390,15 +386,15 @@ class GroupRepository:
             raise scim.NotFound(f"Group {scim_id} not found")
         if precondition is not None:
             precondition(entry, index.member_log(entry).latest)
-        path = resource_path(GROUP_KIND, namespace, entry.object_name)
+        name = entry.object_name
         try:
-            response = await _guard(self._kube.delete(path, uid=entry.uid))
+            response = await _guard(self._kube.delete(GROUP_KIND, name, namespace, uid=entry.uid))
         except scim.NotFound:
-            index.drop_group({"metadata": {"name": entry.object_name}})
+            index.drop_group({"metadata": {"name": name}})
             raise
         except Conflict:
             raise scim.NotFound(f"Group {scim_id} not found") from None
-        _apply_delete_response(index, "groups", response, entry.object_name, entry.rv)
+        _after_delete(response, name, entry.rv, index.put_group, index.drop_group)
         return entry
 
     # -- the member log ----------------------------------------------------------------
@@ -415,54 +411,23 @@ class GroupRepository:
 
         An entry applies its adds, then its removes; ``add`` and ``remove`` are disjoint.
         """
-        size = MAX_IDS_PER_ENTRY // 2
-        adds = [add[i : i + size] for i in range(0, len(add), size)]
-        removes = [remove[i : i + size] for i in range(0, len(remove), size)]
-        empty: list[str] = []
-        for chunk_add, chunk_remove in itertools.zip_longest(adds, removes, fillvalue=empty):
-            chunk_displays = (
-                {m: displays[m] for m in chunk_add if m in displays} if displays else {}
-            )
-            await self._write_entry(
-                namespace, group, "Delta", chunk_add, chunk_remove, displays=chunk_displays
-            )
+        for delta in memberlog.delta_chunks(add, remove, displays):
+            await self._write_entry(namespace, group, delta)
         self._maybe_compact(namespace, group)
 
     async def _write_entry(
-        self,
-        namespace: str,
-        group: GroupEntry,
-        kind: str,
-        add: list[str],
-        remove: list[str],
-        *,
-        seq: int | None = None,
-        part: int = 0,
-        parts: int = 1,
-        displays: dict[str, str] | None = None,
+        self, namespace: str, group: GroupEntry, entry: Entry, *, fixed: bool = False
     ) -> int:
-        """Create one log entry; without ``seq``, take the next free one. Returns its seq."""
+        """Create one log entry at the next free seq (``fixed``: at ``entry.seq`` or not at
+        all — :class:`AlreadyExists`). Returns its seq."""
         index = self._index.tenant(namespace)
         log_ = index.member_log(group)
-        path = resource_path(MEMBER_BATCH, namespace)
-        fixed = seq is not None
-        current = seq if seq is not None else log_.latest + 1
+        ref = GroupRef(namespace, group.object_name, group.uid, group.id)
+        current = entry.seq if fixed else log_.latest + 1
         for _attempt in range(64):
-            obj = batch_object(
-                group_object_name_=group.object_name,
-                group_uid=group.uid,
-                group_id=group.id,
-                namespace=namespace,
-                seq=current,
-                kind=kind,
-                add=add,
-                remove=remove,
-                part=part,
-                parts=parts,
-                displays=displays,
-            )
+            obj = memberlog.encode(entry.at(current), ref)
             try:
-                created = await _guard(self._kube.create(path, obj))
+                created = await _guard(self._kube.create(MEMBER_BATCH, obj, namespace))
             except AlreadyExists:
                 if fixed:
                     raise
@@ -475,9 +440,7 @@ class GroupRepository:
     def _maybe_compact(self, namespace: str, group: GroupEntry) -> None:
         index = self._index.tenant(namespace)
         log_ = index.member_log(group)
-        entries = log_.entry_count
-        synced = group.synced_seq >= log_.applied
-        if entries <= COMPACT_ABOVE or (not synced and entries <= COMPACT_FORCE_ABOVE):
+        if not log_.needs_compaction(group.synced_seq):
             return
         key = (namespace, group.id)
         if key in self._compacting or log_.pending:
@@ -501,32 +464,15 @@ class GroupRepository:
                     await asyncio.sleep(0.1)  # entries still arriving: state not exact yet
                     continue
                 seq = log_.latest + 1
-                members = sorted(log_.members)
-                chunks = [
-                    members[i : i + MAX_IDS_PER_ENTRY]
-                    for i in range(0, len(members), MAX_IDS_PER_ENTRY)
-                ] or [[]]
+                parts = memberlog.snapshot_parts(seq, sorted(log_.members), log_.displays)
                 try:
-                    for part, chunk in enumerate(chunks):
-                        await self._write_entry(
-                            namespace,
-                            group,
-                            "Snapshot",
-                            chunk,
-                            [],
-                            seq=seq,
-                            part=part,
-                            parts=len(chunks),
-                            displays={m: log_.displays[m] for m in chunk if m in log_.displays},
-                        )
+                    for part in parts:
+                        await self._write_entry(namespace, group, part, fixed=True)
                 except AlreadyExists:
                     continue  # a member change took this seq first
-                obsolete = [n for s, names in list(log_.names.items()) if s < seq for n in names]
-                for name in obsolete:
+                for name in log_.names_below(seq):
                     with contextlib.suppress(scim.NotFound):
-                        await _guard(
-                            self._kube.delete(resource_path(MEMBER_BATCH, namespace, name))
-                        )
+                        await _guard(self._kube.delete(MEMBER_BATCH, name, namespace))
                 return
         except Exception:  # background work: log, never crash the loop
             log.exception("compacting the member log of group %s failed", group.id)

@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from zero_scim.kube.coordinates import GROUP_KIND, MEMBER_BATCH, USER, Kind
+from zero_scim.kube.client import KubeClient
+from zero_scim.kube.coordinates import GROUP_KIND, MEMBER_BATCH, USER
 from zero_scim_api.storage.index import ClusterIndex
-from zero_scim_api.storage.kubeapi import KubeApi, resource_path
 from zero_scim_api.storage.repository import GroupRepository, UserRepository
 from zero_scim_api.storage.tenants import TenantRegistry
 from zero_scim_api.storage.watcher import OnRestart, Watcher
 
-WATCHED: tuple[tuple[str, Kind], ...] = (
-    ("users", USER),
-    ("groups", GROUP_KIND),
-    ("batches", MEMBER_BATCH),
-)
+#: The deadline of every call to the API server (seconds).
+KUBE_TIMEOUT = 30.0
 
 
 class Storage:
     def __init__(
         self,
-        kube: KubeApi,
+        kube: KubeClient,
         *,
         on_watch_restart: OnRestart | None = None,
         finalizers: tuple[str, ...] = (),
@@ -34,17 +29,34 @@ class Storage:
         self.tenants = TenantRegistry(kube, on_restart=on_watch_restart)
         self.users = UserRepository(kube, self.index, finalizers=finalizers)
         self.groups = GroupRepository(kube, self.index, finalizers=finalizers)
-        self._watchers = [
+        index = self.index
+        restart = on_watch_restart
+        self._watchers = (
             Watcher(
                 kube,
-                name,
-                resource_path(kind),
-                on_reset=self._resetter(name),
-                on_event=self._applier(name),
-                on_restart=on_watch_restart,
-            )
-            for name, kind in WATCHED
-        ]
+                "users",
+                USER,
+                on_reset=index.reset_users,
+                on_event=index.user_event,
+                on_restart=restart,
+            ),
+            Watcher(
+                kube,
+                "groups",
+                GROUP_KIND,
+                on_reset=index.reset_groups,
+                on_event=index.group_event,
+                on_restart=restart,
+            ),
+            Watcher(
+                kube,
+                "batches",
+                MEMBER_BATCH,
+                on_reset=index.reset_batches,
+                on_event=index.batch_event,
+                on_restart=restart,
+            ),
+        )
 
     @classmethod
     async def connect(
@@ -55,17 +67,8 @@ class Storage:
         finalizers: tuple[str, ...] = (),
     ) -> Storage:
         """Connect; ``finalizers`` are set on every user and group the API creates."""
-        return cls(
-            await KubeApi.connect(kubeconfig),
-            on_watch_restart=on_watch_restart,
-            finalizers=finalizers,
-        )
-
-    def _resetter(self, kind: str) -> Callable[[list[dict[str, Any]]], None]:
-        return lambda items: self.index.reset(kind, items)
-
-    def _applier(self, kind: str) -> Callable[[str, dict[str, Any]], None]:
-        return lambda event_type, obj: self.index.apply(kind, event_type, obj)
+        kube = await KubeClient.connect(kubeconfig, timeout=KUBE_TIMEOUT)
+        return cls(kube, on_watch_restart=on_watch_restart, finalizers=finalizers)
 
     def start(self) -> None:
         for watcher in self._watchers:

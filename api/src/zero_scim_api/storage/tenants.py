@@ -14,26 +14,20 @@ as its watch event arrives (milliseconds), without a restart.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from zero_scim.kube.coordinates import TENANT, tenant_namespace
+from zero_scim.kube.client import KubeClient
+from zero_scim.kube.coordinates import SECRET, TENANT
+from zero_scim.kube.objects import Secret, WatchEventType, ZeroTenant
+from zero_scim.kube.tenants import Tenant
 from zero_scim.kube.tokens import SECRET_NAME, TokenDigests, digest, digests_from_secret_data
-from zero_scim_api.storage.kubeapi import KubeApi, resource_path
 from zero_scim_api.storage.watcher import OnRestart, Watcher
-
-
-@dataclass(frozen=True, slots=True)
-class Tenant:
-    name: str
-    namespace: str
 
 
 class TenantRegistry:
     def __init__(
         self,
-        kube: KubeApi,
+        kube: KubeClient,
         *,
         on_restart: OnRestart | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -46,7 +40,7 @@ class TenantRegistry:
         self._tenant_watcher = Watcher(
             kube,
             "zerotenants",
-            resource_path(TENANT),
+            TENANT,
             on_reset=self._reset_tenants,
             on_event=self._tenant_event,
             on_restart=on_restart,
@@ -54,8 +48,8 @@ class TenantRegistry:
         self._secret_watcher = Watcher(
             kube,
             "token-secrets",
-            "/api/v1/secrets",
-            params={"fieldSelector": f"metadata.name={SECRET_NAME}"},
+            SECRET,
+            field_selector=f"metadata.name={SECRET_NAME}",
             on_reset=self._reset_secrets,
             on_event=self._secret_event,
             on_restart=on_restart,
@@ -95,18 +89,16 @@ class TenantRegistry:
 
     # -- tenants -----------------------------------------------------------------------
     @staticmethod
-    def _tenant_of(obj: dict[str, Any]) -> Tenant | None:
-        metadata = obj.get("metadata", {})
-        if metadata.get("deletionTimestamp"):
-            return None  # a tenant being deleted no longer authenticates
-        return Tenant(name=str(metadata.get("name", "")), namespace=tenant_namespace(obj))
+    def _tenant_of(obj: ZeroTenant) -> Tenant | None:
+        tenant = Tenant.from_object(obj)
+        return None if tenant.deleting else tenant  # a tenant being deleted authenticates none
 
-    def _reset_tenants(self, items: list[dict[str, Any]]) -> None:
+    def _reset_tenants(self, items: list[ZeroTenant]) -> None:
         self._tenants = {t.name: t for t in (self._tenant_of(o) for o in items) if t is not None}
         self._rebuild_namespaces()
 
-    def _tenant_event(self, event_type: str, obj: dict[str, Any]) -> None:
-        name = str(obj.get("metadata", {}).get("name", ""))
+    def _tenant_event(self, event_type: WatchEventType, obj: ZeroTenant) -> None:
+        name = obj["metadata"].get("name", "")
         tenant = None if event_type == "DELETED" else self._tenant_of(obj)
         if tenant is None:
             self._tenants.pop(name, None)
@@ -124,15 +116,15 @@ class TenantRegistry:
         self._by_namespace = by_namespace
 
     # -- secrets -----------------------------------------------------------------------
-    def _reset_secrets(self, items: list[dict[str, Any]]) -> None:
+    def _reset_secrets(self, items: list[Secret]) -> None:
         self._digests = {
-            str(s.get("metadata", {}).get("namespace", "")): digests_from_secret_data(s.get("data"))
+            s["metadata"].get("namespace", ""): digests_from_secret_data(s.get("data"))
             for s in items
         }
         self._rebuild_lookup()
 
-    def _secret_event(self, event_type: str, obj: dict[str, Any]) -> None:
-        namespace = str(obj.get("metadata", {}).get("namespace", ""))
+    def _secret_event(self, event_type: WatchEventType, obj: Secret) -> None:
+        namespace = obj["metadata"].get("namespace", "")
         if event_type == "DELETED":
             self._digests.pop(namespace, None)
         else:

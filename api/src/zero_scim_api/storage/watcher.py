@@ -13,35 +13,38 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
+from typing import Generic
 
-from zero_scim_api.storage.kubeapi import Forbidden, Gone, KubeApi, KubeError
+from zero_scim.kube.client import KubeClient
+from zero_scim.kube.coordinates import Kind
+from zero_scim.kube.errors import Denied, Gone, KubeError
+from zero_scim.kube.objects import ObjectT, WatchEventType
 
 log = logging.getLogger(__name__)
 
-OnReset = Callable[[list[dict[str, Any]]], None]
-OnEvent = Callable[[str, dict[str, Any]], None]
 OnRestart = Callable[[str, str], None]  # (watcher name, reason)
 
 
-class Watcher:
+class Watcher(Generic[ObjectT]):
+    """List-then-watch of one kind (all namespaces), optionally with a field selector."""
+
     def __init__(
         self,
-        kube: KubeApi,
+        kube: KubeClient,
         name: str,
-        path: str,
+        kind: Kind[ObjectT],
         *,
-        on_reset: OnReset,
-        on_event: OnEvent,
+        on_reset: Callable[[list[ObjectT]], None],
+        on_event: Callable[[WatchEventType, ObjectT], None],
         on_restart: OnRestart | None = None,
-        params: Mapping[str, str] | None = None,
+        field_selector: str | None = None,
         timeout_seconds: int = 300,
     ) -> None:
         self.kube = kube
         self.name = name
-        self.path = path
-        self.params = dict(params or {})
+        self.kind = kind
+        self.field_selector = field_selector
         self.on_reset = on_reset
         self.on_event = on_event
         self.on_restart = on_restart or (lambda _name, _reason: None)
@@ -62,11 +65,7 @@ class Watcher:
             self._task = None
 
     async def _list(self) -> None:
-        items: list[dict[str, Any]] = []
-        version = ""
-        async for page, page_version in self.kube.list_pages(self.path, self.params):
-            items.extend(page)
-            version = page_version
+        items, version = await self.kube.list_all(self.kind, field_selector=self.field_selector)
         self.on_reset(items)
         self.resource_version = version
         self.synced.set()
@@ -80,17 +79,17 @@ class Watcher:
                     await self._list()
                     need_list = False
                 async for event in self.kube.watch(
-                    self.path,
+                    self.kind,
                     resource_version=self.resource_version,
-                    params=self.params,
+                    field_selector=self.field_selector,
                     timeout_seconds=self.timeout_seconds,
                 ):
-                    obj = event.get("object") or {}
-                    version = obj.get("metadata", {}).get("resourceVersion")
+                    obj = event["object"]
+                    version = obj["metadata"].get("resourceVersion")
                     if version:
-                        self.resource_version = str(version)
-                    if event.get("type") != "BOOKMARK":
-                        self.on_event(str(event.get("type")), obj)
+                        self.resource_version = version
+                    if event["type"] != "BOOKMARK":
+                        self.on_event(event["type"], obj)
                 backoff = 0.5  # the server closed a healthy watch (timeoutSeconds): resume
             except asyncio.CancelledError:
                 raise
@@ -98,7 +97,7 @@ class Watcher:
                 log.info("watch %s: resourceVersion expired, relisting", self.name)
                 self.on_restart(self.name, "gone")
                 need_list = True
-            except Forbidden as exc:
+            except Denied as exc:
                 log.error("watch %s: forbidden (%s); retrying", self.name, exc.message)
                 self.on_restart(self.name, "forbidden")
                 await self._sleep(backoff)

@@ -7,8 +7,8 @@ itself turns the second create into a conflict — case-insensitive userName uni
 one write, with no separate claim object (docs/architecture.md, "userName uniqueness").
 
 A ScimGroup is named ``g-`` + its SCIM id (a UUID the API generates). A group's member
-log entries are ``<group object>-<seq:010d>`` and, for the second and later parts of a
-snapshot, ``<group object>-<seq:010d>-p<part>``.
+log entries are named after the group object and their seq
+(:func:`zero_scim.memberlog.entry_name`).
 """
 
 from __future__ import annotations
@@ -35,8 +35,3 @@ def group_object_name(group_id: str) -> str:
         return f"g-{group_id}"
     # Ids are UUIDs we generate; anything else (never expected) is hashed to stay valid.
     return f"g-{hashlib.sha256(group_id.encode('utf-8')).hexdigest()[:40]}"
-
-
-def batch_object_name(group_object: str, seq: int, part: int = 0) -> str:
-    base = f"{group_object}-{seq:010d}"
-    return base if part == 0 else f"{base}-p{part}"

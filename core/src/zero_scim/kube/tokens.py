@@ -26,6 +26,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from zero_scim.kube.coordinates import LABEL_TENANT, LABEL_TOKEN
+from zero_scim.kube.objects import Secret
+
 SECRET_NAME = "zero-scim-token"  # noqa: S105 (a name, not a secret)
 KEY_TOKEN = "token"  # noqa: S105
 KEY_PREVIOUS = "previousToken"
@@ -119,12 +122,12 @@ def secret_manifest(
     current: str,
     previous: str | None = None,
     previous_expires_at: datetime | None = None,
-) -> dict[str, object]:
+) -> Secret:
     """A token Secret as the operator writes it (for tests, benchmarks and tools)."""
     return {
         "metadata": {
             "name": SECRET_NAME,
-            "labels": {"zeroscim.io/token": "true", "zeroscim.io/tenant": tenant},
+            "labels": {LABEL_TOKEN: "true", LABEL_TENANT: tenant},
         },
         "type": "Opaque",
         "stringData": secret_data(current, previous, previous_expires_at),

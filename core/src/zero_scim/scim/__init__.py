@@ -1,12 +1,15 @@
 """The SCIM 2.0 protocol core: schemas, filters, PATCH, validation, listing. Pure code, no I/O.
 
 Layering inside the package: errors ← paths ← filter ← schema ← evaluate ← resources ←
-patch; listing uses filter and paths. Nothing here knows HTTP or Kubernetes.
+patch; ``text`` (the caseless key, identifier rules) sits below evaluate and resources,
+``limits`` (the storage bounds) between schema and resources; listing uses filter and
+paths. Nothing here knows HTTP or Kubernetes.
 """
 
 from zero_scim.scim.errors import (
     ERROR_SCHEMA,
     Conflict,
+    ErrorBody,
     Forbidden,
     InvalidFilter,
     InvalidPath,
@@ -54,7 +57,14 @@ from zero_scim.scim.listing import (
     parse_list_query,
     parse_search_request,
 )
-from zero_scim.scim.patch import PATCH_OP_URN, PatchOutcome, apply_patch
+from zero_scim.scim.patch import (
+    PATCH_OP_URN,
+    PatchOperation,
+    PatchOutcome,
+    PatchRequest,
+    apply_patch,
+    parse_patch,
+)
 from zero_scim.scim.paths import AttrPath, parse_attr_path
 from zero_scim.scim.resources import (
     Projection,
@@ -77,14 +87,21 @@ from zero_scim.scim.schema import (
     USER,
     USER_SCHEMA,
     Attribute,
+    AttributeDefinition,
+    AuthenticationScheme,
     ResolvedAttr,
     ResolvedExtension,
     ResourceType,
+    ResourceTypeDefinition,
     Schema,
+    SchemaDefinition,
     SchemaExtension,
+    ServiceProviderConfig,
     UnknownAttr,
     resolve,
+    service_provider_config,
 )
+from zero_scim.scim.text import caseless
 
 __all__ = [
     "CORE_GROUP_URN",
@@ -102,8 +119,11 @@ __all__ = [
     "And",
     "AttrPath",
     "Attribute",
+    "AttributeDefinition",
+    "AuthenticationScheme",
     "Compare",
     "Conflict",
+    "ErrorBody",
     "Filter",
     "Forbidden",
     "InvalidFilter",
@@ -120,7 +140,9 @@ __all__ = [
     "NotFound",
     "NotSupported",
     "Or",
+    "PatchOperation",
     "PatchOutcome",
+    "PatchRequest",
     "PayloadTooLarge",
     "PreconditionFailed",
     "Present",
@@ -128,9 +150,12 @@ __all__ = [
     "ResolvedAttr",
     "ResolvedExtension",
     "ResourceType",
+    "ResourceTypeDefinition",
     "Schema",
+    "SchemaDefinition",
     "SchemaExtension",
     "ScimError",
+    "ServiceProviderConfig",
     "ServiceUnavailable",
     "TooMany",
     "TooManyRequests",
@@ -139,6 +164,7 @@ __all__ = [
     "UnknownAttr",
     "ValueFilter",
     "apply_patch",
+    "caseless",
     "compile_filter",
     "compile_projection",
     "equality_terms",
@@ -151,11 +177,13 @@ __all__ = [
     "parse_attr_path",
     "parse_filter",
     "parse_list_query",
+    "parse_patch",
     "parse_path",
     "parse_search_request",
     "project",
     "render",
     "resolve",
+    "service_provider_config",
     "sort_key",
     "to_string",
     "validate_filter",

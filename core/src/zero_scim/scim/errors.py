@@ -30,13 +30,14 @@ into a response with :meth:`ScimError.to_body` and :attr:`ScimError.status`. Not
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NotRequired, TypedDict
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 __all__ = [
     "ERROR_SCHEMA",
     "Conflict",
+    "ErrorBody",
     "Forbidden",
     "InvalidFilter",
     "InvalidPath",
@@ -60,6 +61,15 @@ __all__ = [
 ]
 
 
+class ErrorBody(TypedDict):
+    """The RFC 7644 §3.12 error body: ``status`` is a string; ``scimType`` only for 400/409."""
+
+    schemas: list[str]
+    status: str
+    scimType: NotRequired[str]
+    detail: str
+
+
 class ScimError(Exception):
     """A SCIM error: an HTTP status, an optional ``scimType`` and a human-readable detail."""
 
@@ -77,13 +87,16 @@ class ScimError(Exception):
             self.scim_type = scim_type
         super().__init__(self.detail)
 
-    def to_body(self) -> dict[str, Any]:
+    def to_body(self) -> ErrorBody:
         """The RFC 7644 §3.12 error body (``status`` is a string; no ``scimType`` if None)."""
-        body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(self.status)}
-        if self.scim_type is not None:
-            body["scimType"] = self.scim_type
-        body["detail"] = self.detail
-        return body
+        if self.scim_type is None:
+            return {"schemas": [ERROR_SCHEMA], "status": str(self.status), "detail": self.detail}
+        return {
+            "schemas": [ERROR_SCHEMA],
+            "status": str(self.status),
+            "scimType": self.scim_type,
+            "detail": self.detail,
+        }
 
     def with_context(self, context: str) -> ScimError:
         """A copy of this error, same class, whose detail starts with ``context``."""

@@ -5,11 +5,15 @@ paths are resolved once, not once per resource. Resources are SCIM JSON or canon
 documents; attribute names are found in canonical case first, then ignoring case.
 Semantics:
 
-* strings compare with ``str.casefold`` unless the attribute is ``caseExact`` (``id``,
-  ``externalId``, member/manager ids); ``gt``/``ge``/``lt``/``le`` on strings are
-  lexicographic; ``dateTime`` values compare as instants (ISO-8601, naive = UTC); numbers
-  numerically; booleans only with ``eq``/``ne`` and also against the strings
-  ``"true"``/``"false"`` in any case (Entra sends ``"True"``/``"False"``);
+* strings of ``caseExact: false`` attributes compare by their
+  :func:`~zero_scim.scim.text.caseless` key (NFC + case folding), both the stored value
+  and the filter's — for ``eq``, ``ne``, ``co``, ``sw``, ``ew`` and the orderings — so a
+  userName stored in NFD matches its NFC spelling; ``caseExact`` attributes (``id``,
+  ``externalId``, member/manager ids) compare code point by code point, as sent.
+  ``gt``/``ge``/``lt``/``le`` on strings are lexicographic (by code point, of the keys);
+  ``dateTime`` values compare as instants (ISO-8601, naive = UTC); numbers numerically;
+  booleans only with ``eq``/``ne`` and also against the strings ``"true"``/``"false"`` in
+  any case (Entra sends ``"True"``/``"False"``);
 * an integer literal compared with a string attribute compares as its decimal text;
   custom extension attributes hold any JSON: strings ignore case, and ``eq`` between a
   string and a stored number/boolean (or the reverse) compares their text;
@@ -39,7 +43,7 @@ import operator
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Protocol, TypeAlias
+from typing import Final, Protocol, TypeAlias, TypeGuard, TypeVar
 
 from zero_scim.scim.errors import InvalidFilter
 from zero_scim.scim.filter import (
@@ -57,10 +61,12 @@ from zero_scim.scim.filter import (
 )
 from zero_scim.scim.paths import AttrPath
 from zero_scim.scim.schema import Attribute, ResolvedAttr, ResourceType, resolve
+from zero_scim.scim.text import caseless
 
 __all__ = [
     "Matcher",
     "MemberSet",
+    "Resource",
     "compile_element_filter",
     "compile_filter",
     "equality_terms",
@@ -71,9 +77,12 @@ __all__ = [
     "validate_filter",
 ]
 
-Matcher: TypeAlias = Callable[[Mapping[str, Any]], bool]
-_Getter: TypeAlias = Callable[[Mapping[str, Any]], Any]
-_Test: TypeAlias = Callable[[Any], bool]
+#: A resource as filters see it: SCIM JSON or a canonical document, whose ``members``
+#: may be a lazily supplied :class:`MemberSet` — so values are ``object``, narrowed here.
+Resource: TypeAlias = Mapping[str, object]
+Matcher: TypeAlias = Callable[[Resource], bool]
+_Getter: TypeAlias = Callable[[Resource], object]
+_Test: TypeAlias = Callable[[object], bool]
 
 
 class MemberSet(Protocol):
@@ -87,32 +96,33 @@ class MemberSet(Protocol):
 _PLAIN = (str, int, float, bool, list, tuple, dict, type(None))
 
 
-def is_lazy(raw: Any) -> bool:
+def is_lazy(raw: object) -> TypeGuard[MemberSet]:
     """Whether ``raw`` is a lazily supplied collection (a MemberSet), not a JSON value."""
     return (
         not isinstance(raw, _PLAIN)
         and not isinstance(raw, Mapping)
         and hasattr(raw, "__contains__")
         and hasattr(raw, "__iter__")
+        and hasattr(raw, "__len__")
     )
 
 
-_MISSING: Any = object()
+_MISSING: Final = object()
 
 
-def lookup(obj: Mapping[str, Any], key: str) -> Any:
+def lookup(obj: Mapping[str, object], key: str) -> object:
     """``obj[key]``, else the value of a key equal to it ignoring case, else None."""
     value = obj.get(key, _MISSING)
     if value is not _MISSING:
         return value
     folded = key.casefold()
-    for name, value in obj.items():
+    for name, item in obj.items():
         if isinstance(name, str) and name.casefold() == folded:
-            return value
+            return item
     return None
 
 
-def parse_datetime(value: Any) -> datetime | None:
+def parse_datetime(value: object) -> datetime | None:
     """An aware datetime from an ISO-8601 string (naive means UTC), or None."""
     if not isinstance(value, str) or len(value) > 64:
         return None
@@ -123,7 +133,7 @@ def parse_datetime(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _as_bool(value: Any) -> bool | None:
+def _as_bool(value: object) -> bool | None:
     if isinstance(value, bool):
         return value
     if isinstance(value, str):
@@ -135,11 +145,11 @@ def _as_bool(value: Any) -> bool | None:
     return None
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _present(raw: Any, depth: int = 0) -> bool:
+def _present(raw: object, depth: int = 0) -> bool:
     if raw is None:
         return False
     if isinstance(raw, str):
@@ -153,14 +163,22 @@ def _present(raw: Any, depth: int = 0) -> bool:
     return True
 
 
-_ORDER: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": operator.eq,
-    "gt": operator.gt,
-    "ge": operator.ge,
-    "lt": operator.lt,
-    "le": operator.le,
-}
-_SUBSTRING: dict[str, Callable[[str, str], bool]] = {
+_T = TypeVar("_T", str, float, datetime)
+
+
+def _order(op: str, _kind: type[_T]) -> Callable[[_T, _T], bool]:
+    """The comparison ``op`` (eq, gt, ge, lt, le) for two values of one kind."""
+    table: dict[str, Callable[[_T, _T], bool]] = {
+        "eq": operator.eq,
+        "gt": operator.gt,
+        "ge": operator.ge,
+        "lt": operator.lt,
+        "le": operator.le,
+    }
+    return table[op]
+
+
+_SUBSTRING: Final[dict[str, Callable[[str, str], bool]]] = {
     "co": lambda x, v: v in x,
     "sw": str.startswith,
     "ew": str.endswith,
@@ -231,7 +249,7 @@ class _Compiler:
         element = self.compile(node.filter, attribute)
         getter = self.top_getter(resolved)
 
-        def match(resource: Mapping[str, Any]) -> bool:
+        def match(resource: Resource) -> bool:
             raw = getter(resource)
             if raw is None:
                 return False
@@ -262,7 +280,7 @@ class _Compiler:
         if extension is None:
             return lambda r: lookup(r, name)
 
-        def get(resource: Mapping[str, Any]) -> Any:
+        def get(resource: Resource) -> object:
             container = lookup(resource, extension)
             return lookup(container, name) if isinstance(container, Mapping) else None
 
@@ -288,7 +306,7 @@ class _Compiler:
             return top, resolved.attribute, resolved.custom
         sub_name = resolved.sub_attribute.name
 
-        def get(resource: Mapping[str, Any]) -> Any:
+        def get(resource: Resource) -> object:
             raw = top(resource)
             if raw is None:
                 return None
@@ -327,7 +345,7 @@ class _Compiler:
         scalar = self.scalar(op, value, None if custom else scalar_attr, node)
         if scalar is None:
             return _never
-        fast: _Test | None = None
+        fast: Callable[[MemberSet], bool] | None = None
         if (
             op == "eq"
             and isinstance(value, str)
@@ -335,9 +353,9 @@ class _Compiler:
             and scalar_attr.case_exact
             and scalar_attr.type == "string"
         ):
-            fast = lambda raw: value in raw  # noqa: E731
+            fast = lambda members: value in members  # noqa: E731
 
-        def test(raw: Any) -> bool:
+        def test(raw: object) -> bool:
             if raw is None:
                 return False
             if is_lazy(raw):
@@ -383,8 +401,8 @@ class _Compiler:
             if number is None or op in _SUBSTRING:
                 self.problem(f"{node.path} is a number: {op} {value!r} is not supported: {where}")
                 return None
-            compare = _ORDER[op]
-            return lambda x: _is_number(x) and compare(x, number)
+            compare_number = _order(op, float)
+            return lambda x: _is_number(x) and compare_number(x, number)
         if kind == "dateTime":
             if op in _SUBSTRING:
                 if not isinstance(value, str):
@@ -395,8 +413,10 @@ class _Compiler:
             if instant is None:
                 self.problem(f"{value!r} is not an ISO-8601 dateTime: {where}")
                 return None
-            compare = _ORDER[op]
-            return lambda x: (parsed := parse_datetime(x)) is not None and compare(parsed, instant)
+            compare_time = _order(op, datetime)
+            return lambda x: (
+                (parsed := parse_datetime(x)) is not None and compare_time(parsed, instant)
+            )
         if kind == "complex":
             self.problem(f"{node.path} is complex: {where}")
             return None
@@ -421,16 +441,12 @@ def _number_value(value: ScimValue) -> int | float | None:
 
 
 def _string_test(op: str, text: str, exact: bool) -> _Test:
-    wanted = text if exact else text.casefold()
-    if op in _SUBSTRING:
-        check = _SUBSTRING[op]
-        if exact:
-            return lambda x: isinstance(x, str) and check(x, wanted)
-        return lambda x: isinstance(x, str) and check(x.casefold(), wanted)
-    compare = _ORDER[op]
+    """Compare stored strings with ``text``: as sent if ``exact``, else by caseless key."""
+    wanted = text if exact else caseless(text)
+    check = _SUBSTRING[op] if op in _SUBSTRING else _order(op, str)
     if exact:
-        return lambda x: isinstance(x, str) and compare(x, wanted)
-    return lambda x: isinstance(x, str) and compare(x.casefold(), wanted)
+        return lambda x: isinstance(x, str) and check(x, wanted)
+    return lambda x: isinstance(x, str) and check(caseless(x), wanted)
 
 
 def _any_test(op: str, value: ScimValue) -> _Test | None:
@@ -442,9 +458,9 @@ def _any_test(op: str, value: ScimValue) -> _Test | None:
         text_test = _string_test(op, value, False)
         if op != "eq":
             return text_test
-        folded = value.casefold()
+        folded = caseless(value)
 
-        def loose(x: Any) -> bool:
+        def loose(x: object) -> bool:
             if isinstance(x, bool):
                 return ("true" if x else "false") == folded
             if _is_number(x):
@@ -455,22 +471,23 @@ def _any_test(op: str, value: ScimValue) -> _Test | None:
     assert value is not None
     if op in _SUBSTRING:
         return None
-    compare = _ORDER[op]
-    as_text = str(value).casefold()
+    compare = _order(op, float)
+    number = value
+    as_text = caseless(str(value))
 
-    def test(x: Any) -> bool:
+    def test(x: object) -> bool:
         if _is_number(x):
-            return bool(compare(x, value))
-        return op == "eq" and isinstance(x, str) and x.casefold() == as_text
+            return compare(x, number)
+        return op == "eq" and isinstance(x, str) and caseless(x) == as_text
 
     return test
 
 
-def _never(_: Any) -> bool:
+def _never(_: object) -> bool:
     return False
 
 
-def _none(_: Any) -> None:
+def _none(_: object) -> None:
     return None
 
 
@@ -511,7 +528,7 @@ def compile_element_filter(node: Filter, attribute: Attribute) -> Matcher:
     return _compile_element_cached(to_string(node), node, attribute)
 
 
-def matches(node: Filter, resource: Mapping[str, Any], resource_type: ResourceType) -> bool:
+def matches(node: Filter, resource: Resource, resource_type: ResourceType) -> bool:
     """Whether ``resource`` (SCIM JSON or canonical document) matches the filter."""
     return compile_filter(node, resource_type)(resource)
 

@@ -391,13 +391,14 @@ _SIMPLE_EQ = re.compile(
 
 
 def parse_filter(
-    text: str,
+    text: object,
     *,
     max_length: int = MAX_FILTER_LENGTH,
     max_depth: int = MAX_DEPTH,
     max_terms: int = MAX_TERMS,
 ) -> Filter:
-    """Parse a filter expression; raise :class:`InvalidFilter` for anything invalid."""
+    """Parse a filter expression; raise :class:`InvalidFilter` for anything invalid
+    (a ``text`` that is not a string too)."""
     text = _check_length(text, max_length, InvalidFilter, "filter")
     simple = _SIMPLE_EQ.fullmatch(text)
     if simple is not None:  # Entra's probe, `userName eq "…"`: skip the tokenizer

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal, TypeAlias, TypeVar
+from typing import Final, Literal, TypeAlias, TypeVar
 
 from zero_scim.scim.errors import InvalidSyntax, InvalidValue, quote
 from zero_scim.scim.filter import MAX_FILTER_LENGTH, Filter, parse_filter
@@ -62,7 +62,7 @@ class ListQuery:
         return items[first : first + self.count]
 
 
-def _integer(name: str, value: Any) -> int:
+def _integer(name: str, value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str) and _INT_RE.fullmatch(value.strip()):
@@ -71,9 +71,9 @@ def _integer(name: str, value: Any) -> int:
     raise InvalidValue(f"{name} must be an integer, not {shown}")
 
 
-def _names(name: str, value: Any) -> tuple[str, ...]:
+def _names(name: str, value: object) -> tuple[str, ...]:
     if isinstance(value, str):
-        parts: Iterable[Any] = value.split(",")
+        parts: Iterable[object] = value.split(",")
     elif isinstance(value, list):
         parts = value
     else:
@@ -92,7 +92,7 @@ def _names(name: str, value: Any) -> tuple[str, ...]:
 
 
 def _build(
-    fields: Mapping[str, Any],
+    fields: Mapping[str, object],
     *,
     max_results: int,
     default_count: int | None,
@@ -133,14 +133,14 @@ def _build(
 
 
 def parse_list_query(
-    params: Mapping[str, Any],
+    params: Mapping[str, object],
     *,
     max_results: int = DEFAULT_MAX_RESULTS,
     default_count: int | None = None,
     max_filter_length: int = MAX_FILTER_LENGTH,
 ) -> ListQuery:
     """A :class:`ListQuery` from URL query parameters (values are strings or lists of one)."""
-    fields: dict[str, Any] = {}
+    fields: dict[str, object] = {}
     for name, value in params.items():
         if isinstance(value, list | tuple):
             if len(value) != 1:
@@ -156,7 +156,7 @@ def parse_list_query(
 
 
 def parse_search_request(
-    body: Any,
+    body: object,
     *,
     max_results: int = DEFAULT_MAX_RESULTS,
     default_count: int | None = None,
@@ -186,9 +186,10 @@ def parse_search_request(
 
 
 def list_response(
-    resources: Sequence[Mapping[str, Any]], *, total_results: int, start_index: int = 1
-) -> dict[str, Any]:
-    """A ListResponse; ``itemsPerPage`` is the number of resources on this page."""
+    resources: Sequence[Mapping[str, object]], *, total_results: int, start_index: int = 1
+) -> dict[str, object]:
+    """A ListResponse (RFC 7644 §3.4.2); ``itemsPerPage`` is the number of resources on this
+    page. A plain dict, like the resources it lists (:func:`~zero_scim.scim.render`)."""
     return {
         "schemas": [LIST_RESPONSE_URN],
         "totalResults": total_results,

@@ -1,7 +1,9 @@
 """The PATCH engine (RFC 7644 §3.5.2) with both Entra dialects (default and ``aadOptscim062020``).
 
-:func:`apply_patch` never mutates its input and returns the new canonical document plus the
-net membership change of a group. Decisions, in the order a request meets them:
+:func:`parse_patch` turns a PatchOp body into a :class:`PatchRequest` once (a caller that
+retries on a version conflict re-applies the parsed request); :func:`apply_patch` never
+mutates its input and returns the new canonical document plus the net membership change
+of a group. Decisions, in the order a request meets them:
 
 Body
   * must be an object with a non-empty ``Operations`` list (else invalidSyntax); more than
@@ -29,11 +31,20 @@ Paths
 Values
   * Values are validated like POST bodies (resources.py): ``"True"``/``"False"`` become
     booleans, ``manager`` may be a bare string, ``{"value": …}`` or a list of one (E33,
-    E35), nulls mean absent. Roles added as JSON-encoded strings (E28) are stored as sent,
-    not parsed. ``add``/``replace`` with ``value: null`` clears the target for replace and
-    is a no-op for add; a missing ``value`` is invalidValue.
+    E35). Roles added as JSON-encoded strings (E28) are stored as sent, not parsed. A
+    missing ``value`` on add/replace is invalidValue.
+  * **No value clears** (RFC 7643 §2.5): ``null``, ``""`` and ``[]`` mean "no value", as
+    Entra sends ``""`` when an admin empties a mapped attribute. ``replace`` with no value
+    removes the target; so does ``add`` of a single-valued target (an add sets it) — in
+    every form: ``path: "title"``, path-less ``{"title": ""}``, dotted
+    (``"name.givenName": ""``) and URN keys (``urn:…:enterprise:2.0:User:department``),
+    ``emails[type eq "work"].value``, ``manager`` (``""``, ``{"value": ""}``). ``add`` of
+    no value to a multi-valued attribute appends nothing (a no-op), and ``add`` of ``{}``
+    to a complex attribute merges nothing. A complex attribute or element left without its
+    data goes too (an e-mail entry without a value, an empty ``name``).
   * After all operations the whole document is validated again (types, required
-    ``userName``/``displayName``, one primary), so a PATCH cannot store what POST refuses.
+    ``userName``/``displayName`` — which therefore cannot be cleared —, identifiers, one
+    primary, the storage bounds), so a PATCH cannot store what POST refuses.
 
 Operations
   * No path (add/replace): ``value`` must be an object; each key is applied as a path of
@@ -66,7 +77,8 @@ Group members (never stored in the document; the caller passes the current ids a
 :class:`MemberSet` and applies ``members_added``/``members_removed``)
   * add ``members``: adds each id; an existing member is a no-op.
   * remove ``members`` with a ``value`` list removes exactly those ids, never all
-    (Entra default dialect, E15/E24); without a value it removes all members (RFC).
+    (Entra default dialect, E15/E24; an empty list or ``""`` removes nothing); without a
+    value (or ``null``) it removes all members (RFC).
   * remove ``members[value eq "x"]`` removes one (E25); other filters are evaluated on
     ``{"value": id}`` of each current member.
   * replace ``members`` sets the whole list (RFC 7644 §3.5.2.3). Entra has been observed
@@ -80,10 +92,11 @@ Group members (never stored in the document; the caller passes the current ids a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final, Literal, NotRequired, TypeAlias, TypedDict
 
+from zero_scim.jsondata import JsonMapping, JsonObject, JsonValue
 from zero_scim.scim.errors import (
     InvalidPath,
     InvalidSyntax,
@@ -99,12 +112,15 @@ from zero_scim.scim.filter import And, Compare, Filter, Or, ValueFilter, parse_p
 from zero_scim.scim.paths import AttrPath, try_attr_path
 from zero_scim.scim.resources import (
     ABSENT,
+    Normalized,
     find_key,
+    has_no_value,
     members_attribute,
     normalize,
     normalize_element,
     normalize_members,
     normalize_value,
+    value_key,
 )
 from zero_scim.scim.schema import (
     Attribute,
@@ -116,22 +132,133 @@ from zero_scim.scim.schema import (
     resolve,
 )
 
-__all__ = ["MAX_OPERATIONS", "PATCH_OP_URN", "MemberSet", "PatchOutcome", "apply_patch"]
+__all__ = [
+    "MAX_OPERATIONS",
+    "PATCH_OP_URN",
+    "MemberSet",
+    "Op",
+    "PatchOperation",
+    "PatchOperationJson",
+    "PatchOutcome",
+    "PatchRequest",
+    "PatchRequestJson",
+    "apply_patch",
+    "parse_patch",
+]
 
 PATCH_OP_URN: Final = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 MAX_OPERATIONS: Final = 1000
+
+Op: TypeAlias = Literal["add", "replace", "remove"]
+_OPS: Final[Mapping[str, Op]] = {"add": "add", "replace": "replace", "remove": "remove"}
+
+
+class PatchOperationJson(TypedDict):
+    """One operation as sent (RFC 7644 §3.5.2; member names are read case-insensitively)."""
+
+    op: str
+    path: NotRequired[str]
+    value: NotRequired[JsonValue]
+
+
+class PatchRequestJson(TypedDict):
+    """A PatchOp body as sent."""
+
+    schemas: list[str]
+    Operations: list[PatchOperationJson]
+
+
+@dataclass(frozen=True, slots=True)
+class PatchOperation:
+    """One parsed operation: ``path`` is None for a path-less add/replace.
+
+    ``value`` is the raw value (validated against the target's schema when applied);
+    ``has_value`` tells a missing ``value`` from ``"value": null``.
+    """
+
+    op: Op
+    path: AttrPath | ValueFilter | None
+    value: object = None
+    has_value: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PatchRequest:
+    """A parsed PatchOp body: its operations, in order."""
+
+    operations: tuple[PatchOperation, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class PatchOutcome:
     """The new canonical document and the net membership change (ids, request order)."""
 
-    doc: dict[str, Any]
+    doc: JsonObject
     members_added: list[str]
     members_removed: list[str]
     changed: bool
     #: ``display`` sent with an added member (id -> display), for members that have one.
     member_displays: dict[str, str] = field(default_factory=dict)
+
+
+def _field(operation: Mapping[object, object], name: str) -> tuple[bool, object]:
+    """(present, value) of ``name`` in ``operation``, ignoring case."""
+    if name in operation:
+        return True, operation[name]
+    for key, value in operation.items():
+        if isinstance(key, str) and key.casefold() == name:
+            return True, value
+    return False, None
+
+
+def _parse_operation(operation: object) -> PatchOperation:
+    if not isinstance(operation, Mapping):
+        raise InvalidSyntax("each operation must be an object")
+    _, name = _field(operation, "op")
+    op = _OPS.get(name.casefold()) if isinstance(name, str) else None
+    if op is None:
+        shown = quote(name) if isinstance(name, str) else type(name).__name__
+        raise InvalidSyntax(f"op must be add, replace or remove, not {shown}")
+    _, raw_path = _field(operation, "path")
+    has_value, value = _field(operation, "value")
+    if raw_path is not None and not isinstance(raw_path, str):
+        raise InvalidPath("path must be a string")
+    if raw_path is None or not raw_path.strip():
+        if op == "remove":
+            raise NoTarget("remove needs a path")
+        if not isinstance(value, Mapping):
+            raise InvalidValue("without a path, value must be an object of attributes")
+        return PatchOperation(op, None, value, has_value=True)
+    path = parse_path(raw_path.strip())
+    if op != "remove" and not has_value:
+        raise InvalidValue(f"{op} needs a value")
+    return PatchOperation(op, path, value, has_value=has_value)
+
+
+def parse_patch(body: object, *, max_operations: int = MAX_OPERATIONS) -> PatchRequest:
+    """Parse a PatchOp ``body`` (see the module doc); raises ScimError subclasses only."""
+    if isinstance(body, PatchRequest):
+        return body
+    if not isinstance(body, Mapping):
+        raise InvalidSyntax("the PATCH body must be a JSON object")
+    has_schemas, schemas = _field(body, "schemas")
+    if has_schemas and (
+        not isinstance(schemas, list)
+        or not any(isinstance(s, str) and s.casefold() == PATCH_OP_URN.casefold() for s in schemas)
+    ):
+        raise InvalidSyntax(f"schemas must contain {PATCH_OP_URN}")
+    _, operations = _field(body, "operations")
+    if not isinstance(operations, list) or not operations:
+        raise InvalidSyntax("Operations must be a non-empty list")
+    if len(operations) > max_operations:
+        raise PayloadTooLarge(f"at most {max_operations} operations per request")
+    parsed: list[PatchOperation] = []
+    for index, operation in enumerate(operations):
+        try:
+            parsed.append(_parse_operation(operation))
+        except ScimError as error:
+            raise error.with_context(f"Operations[{index}]") from None
+    return PatchRequest(tuple(parsed))
 
 
 class _MemberDelta:
@@ -169,22 +296,12 @@ class _MemberDelta:
         yield from self.added
 
 
-def _copy(value: Any) -> Any:
+def _copy(value: JsonValue) -> JsonValue:
     if isinstance(value, dict):
         return {key: _copy(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_copy(item) for item in value]
     return value
-
-
-def _field(operation: Mapping[str, Any], name: str) -> tuple[bool, Any]:
-    """(present, value) of ``name`` in ``operation``, ignoring case."""
-    if name in operation:
-        return True, operation[name]
-    for key, value in operation.items():
-        if isinstance(key, str) and key.casefold() == name:
-            return True, value
-    return False, None
 
 
 def _ids_from_filter(node: Filter) -> list[str] | None:
@@ -206,15 +323,22 @@ def _ids_from_filter(node: Filter) -> list[str] | None:
     return ids
 
 
+def _objects(value: JsonValue | None) -> list[JsonObject]:
+    """Copies of the objects of a stored multi-valued complex attribute."""
+    if not isinstance(value, list):
+        return []
+    return [dict(item) for item in value if isinstance(item, dict)]
+
+
 class _Patcher:
     def __init__(
         self,
-        doc: Mapping[str, Any],
+        doc: JsonMapping,
         resource_type: ResourceType,
         members: MemberSet | None,
         resource_id: str | None,
     ) -> None:
-        self.doc: dict[str, Any] = _copy(dict(doc))
+        self.doc: JsonObject = {key: _copy(value) for key, value in doc.items()}
         self.resource_type = resource_type
         self.members_attribute = members_attribute(resource_type)
         self.delta = _MemberDelta(members)
@@ -222,31 +346,20 @@ class _Patcher:
 
     # --- operations ----------------------------------------------------------------------
 
-    def operation(self, operation: Any) -> None:
-        if not isinstance(operation, Mapping):
-            raise InvalidSyntax("each operation must be an object")
-        _, name = _field(operation, "op")
-        if not isinstance(name, str) or name.casefold() not in ("add", "replace", "remove"):
-            shown = quote(name) if isinstance(name, str) else type(name).__name__
-            raise InvalidSyntax(f"op must be add, replace or remove, not {shown}")
-        op = name.casefold()
-        _, raw_path = _field(operation, "path")
-        has_value, value = _field(operation, "value")
-        if raw_path is not None and not isinstance(raw_path, str):
-            raise InvalidPath("path must be a string")
-        if raw_path is None or not raw_path.strip():
-            if op == "remove":
-                raise NoTarget("remove needs a path")
-            if not isinstance(value, Mapping):
-                raise InvalidValue("without a path, value must be an object of attributes")
-            self.pathless(op, value)
+    def operation(self, operation: PatchOperation) -> None:
+        if operation.path is None:
+            assert isinstance(operation.value, Mapping)  # parse_patch guarantees it
+            self.pathless(operation.op, operation.value)
             return
-        path = parse_path(raw_path.strip())
-        if op != "remove" and not has_value:
-            raise InvalidValue(f"{op} needs a value")
-        self.apply(op, path, value, has_value=has_value, pathless=False)
+        self.apply(
+            operation.op,
+            operation.path,
+            operation.value,
+            has_value=operation.has_value,
+            pathless=False,
+        )
 
-    def pathless(self, op: str, value: Mapping[str, Any]) -> None:
+    def pathless(self, op: Op, value: Mapping[object, object]) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidSyntax("attribute names must be strings")
@@ -255,7 +368,13 @@ class _Patcher:
             self.apply(op, parse_path(key), item, has_value=True, pathless=True)
 
     def apply(
-        self, op: str, path: AttrPath | ValueFilter, value: Any, *, has_value: bool, pathless: bool
+        self,
+        op: Op,
+        path: AttrPath | ValueFilter,
+        value: object,
+        *,
+        has_value: bool,
+        pathless: bool,
     ) -> None:
         target = path.path if isinstance(path, ValueFilter) else path
         resolved = resolve(self.resource_type, target)
@@ -304,7 +423,7 @@ class _Patcher:
             self.sub_attribute(op, resolved, sub, value)
 
     def same_id(
-        self, op: str, resolved: ResolvedAttr, path: AttrPath | ValueFilter, value: Any
+        self, op: Op, resolved: ResolvedAttr, path: AttrPath | ValueFilter, value: object
     ) -> bool:
         return (
             op != "remove"
@@ -317,30 +436,31 @@ class _Patcher:
 
     # --- containers ----------------------------------------------------------------------
 
-    def container(self, resolved: ResolvedAttr, *, create: bool) -> dict[str, Any] | None:
+    def container(self, resolved: ResolvedAttr, *, create: bool) -> JsonObject | None:
         if resolved.extension is None:
             return self.doc
         key = find_key(self.doc, resolved.extension)
-        if key is not None and isinstance(self.doc[key], dict):
-            found: dict[str, Any] = self.doc[key]
-            return found
+        if key is not None:
+            found = self.doc[key]
+            if isinstance(found, dict):
+                return found
         if not create:
             return None
-        fresh: dict[str, Any] = {}
+        fresh: JsonObject = {}
         self.doc[key or resolved.extension] = fresh
         return fresh
 
-    def key(self, container: Mapping[str, Any], resolved: ResolvedAttr) -> str:
+    def key(self, container: JsonMapping, resolved: ResolvedAttr) -> str:
         name = resolved.attribute.name
         return (find_key(container, name) if resolved.custom else None) or name
 
-    def store(self, resolved: ResolvedAttr, value: Any) -> None:
+    def store(self, resolved: ResolvedAttr, value: Normalized) -> None:
         """Set the attribute to ``value``, or delete it when ``value`` is ABSENT/empty."""
         container = self.container(resolved, create=value is not ABSENT)
         if container is None:
             return
         name = self.key(container, resolved)
-        if value is ABSENT or value == [] or value == {}:
+        if value is ABSENT or has_no_value(value):
             container.pop(name, None)
             if resolved.extension is not None and not container:
                 key = find_key(self.doc, resolved.extension)
@@ -349,16 +469,16 @@ class _Patcher:
         else:
             container[name] = value
 
-    def current(self, resolved: ResolvedAttr) -> Any:
+    def current(self, resolved: ResolvedAttr) -> JsonValue | None:
         container = self.container(resolved, create=False)
         return None if container is None else container.get(self.key(container, resolved))
 
     # --- attribute operations ------------------------------------------------------------
 
-    def extension(self, op: str, resolved: ResolvedExtension, value: Any) -> None:
-        if op == "remove" or value is None:
+    def extension(self, op: Op, resolved: ResolvedExtension, value: object) -> None:
+        if op == "remove" or (has_no_value(value) and not (op == "add" and value == {})):
             key = find_key(self.doc, resolved.urn)
-            if key is not None and (op == "remove" or op == "replace"):
+            if key is not None:
                 del self.doc[key]
             return
         if not isinstance(value, Mapping):
@@ -372,7 +492,7 @@ class _Patcher:
             path = AttrPath(resolved.urn, inner.attr, inner.sub_attr)
             self.apply(op, path, inner_value, has_value=True, pathless=True)
 
-    def check_immutable(self, op: str, resolved: ResolvedAttr, value: Any) -> None:
+    def check_immutable(self, op: Op, resolved: ResolvedAttr, value: object) -> None:
         existing = self.current(resolved)
         if existing is None:
             return
@@ -383,7 +503,7 @@ class _Patcher:
         if new != existing:
             raise Mutability(f"{label} is immutable")
 
-    def whole(self, op: str, resolved: ResolvedAttr, value: Any, has_value: bool) -> None:
+    def whole(self, op: Op, resolved: ResolvedAttr, value: object, has_value: bool) -> None:
         attribute = resolved.attribute
         label = describe(resolved)
         if op == "remove":
@@ -392,74 +512,93 @@ class _Patcher:
             else:
                 self.store(resolved, ABSENT)
             return
-        new = normalize_value(attribute, value, label=label, custom=resolved.custom)
-        if new is ABSENT:
-            if op == "replace":
-                self.store(resolved, ABSENT)
-            return
-        current = self.current(resolved)
-        if attribute.multi_valued and op == "add":
-            items = list(current) if isinstance(current, list) else []
-            added = [item for item in new if item not in items]
-            items.extend(added)
-            _demote_primaries(items, added)
-            self.store(resolved, items)
-        elif (
+        if (
             attribute.type == "complex"
             and not attribute.multi_valued
             and not resolved.custom
             and attribute.sub("value") is None
-            and isinstance(current, dict)
+            and isinstance(value, Mapping)
+            and value
         ):
-            self.store(resolved, {**current, **new})
+            self.merge(resolved, value, label)
+            return
+        new = normalize_value(attribute, value, label=label, custom=resolved.custom)
+        if new is ABSENT:
+            # No value: replace clears; add sets a single-valued target to "no value", but
+            # appends nothing to a multi-valued one and merges nothing from ``{}``.
+            if op == "replace" or not (attribute.multi_valued or value == {}):
+                self.store(resolved, ABSENT)
+            return
+        current = self.current(resolved)
+        if attribute.multi_valued and op == "add" and isinstance(new, list):
+            items = list(current) if isinstance(current, list) else []
+            present = {value_key(item) for item in items}
+            added = [item for item in new if value_key(item) not in present]
+            items.extend(added)
+            _demote_primaries(items, added)
+            self.store(resolved, items)
         else:
             self.store(resolved, new)
 
-    def remove_elements(self, resolved: ResolvedAttr, value: Any, label: str) -> None:
+    def merge(self, resolved: ResolvedAttr, value: Mapping[object, object], label: str) -> None:
+        """add/replace of a complex value (``name``): the sub-attributes sent with a value
+        are set, those sent with no value are cleared, the others are left unchanged."""
+        attribute = resolved.attribute
+        current = self.current(resolved)
+        merged: JsonObject = dict(current) if isinstance(current, dict) else {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidSyntax(f"{label} has a non-string key")
+            sub = attribute.sub(key)
+            if sub is None or sub.mutability in ("readOnly", "writeOnly"):
+                continue
+            normalized = normalize_value(sub, item, label=f"{label}.{sub.name}")
+            if normalized is ABSENT:
+                merged.pop(sub.name, None)
+            else:
+                merged[sub.name] = normalized
+        self.store(resolved, normalize_value(attribute, merged, label=label))
+
+    def remove_elements(self, resolved: ResolvedAttr, value: object, label: str) -> None:
         doomed = normalize_value(resolved.attribute, value, label=label)
         current = self.current(resolved)
-        if doomed is ABSENT or not isinstance(current, list):
+        if not isinstance(doomed, list) or not isinstance(current, list):
             return
         keys = {item.get("value") for item in doomed if isinstance(item, dict)} - {None}
 
-        def hit(item: Any) -> bool:
+        def hit(item: JsonValue) -> bool:
             if item in doomed:
                 return True
             return isinstance(item, dict) and item.get("value") in keys
 
         self.store(resolved, [item for item in current if not hit(item)])
 
-    def sub_attribute(self, op: str, resolved: ResolvedAttr, sub: Attribute, value: Any) -> None:
+    def sub_attribute(self, op: Op, resolved: ResolvedAttr, sub: Attribute, value: object) -> None:
+        """``attr.sub``; add and replace of no value clear the sub-attribute alike."""
         label = describe(resolved)
         current = self.current(resolved)
         new = ABSENT if op == "remove" else normalize_value(sub, value, label=label)
-        if new is ABSENT and op == "add":
-            return
         if resolved.attribute.multi_valued:
-            items = (
-                [dict(item) for item in current if isinstance(item, dict)]
-                if isinstance(current, list)
-                else []
-            )
+            items = _objects(current)
             if new is ABSENT:
                 for item in items:
                     item.pop(sub.name, None)
-                self.store(resolved, [item for item in items if item])
+                self.store(resolved, _json_list([item for item in items if item]))
                 return
             if not items:
                 items = [{}]
             for item in items:
                 item[sub.name] = new
-            self.store(resolved, items)
+            self.store(resolved, _json_list(items))
             return
-        parent = dict(current) if isinstance(current, dict) else {}
+        parent: JsonObject = dict(current) if isinstance(current, dict) else {}
         if new is ABSENT:
             parent.pop(sub.name, None)
         else:
             parent[sub.name] = new
         self.store(resolved, parent if parent else ABSENT)
 
-    def value_path(self, op: str, resolved: ResolvedAttr, path: ValueFilter, value: Any) -> None:
+    def value_path(self, op: Op, resolved: ResolvedAttr, path: ValueFilter, value: object) -> None:
         attribute = resolved.attribute
         if resolved.custom or resolved.sub_attribute is not None or attribute.type != "complex":
             raise InvalidPath(f"{path.path} is not a complex attribute and cannot take a filter")
@@ -474,15 +613,21 @@ class _Patcher:
         matcher = compile_element_filter(path.filter, attribute)
         current = self.current(resolved)
         if attribute.multi_valued:
-            items = (
-                [dict(item) for item in current if isinstance(item, dict)]
-                if isinstance(current, list)
-                else []
-            )
+            items = _objects(current)
         else:
             items = [dict(current)] if isinstance(current, dict) else []
         hits = [index for index, item in enumerate(items) if matcher(item)]
-        if op == "remove" or (op == "replace" and value is None):
+        new: Normalized = ABSENT
+        if op != "remove":
+            new = (
+                normalize_value(sub, value, label=label)
+                if sub is not None
+                else normalize_element(attribute, value, label=label)
+            )
+        if op == "add" and sub is None and new is ABSENT:
+            return  # adds nothing to the matches
+        if new is ABSENT:
+            # remove; add/replace of no value to ``.sub``; replace of matches with nothing
             if not hits:
                 return
             if sub is None:
@@ -494,9 +639,6 @@ class _Patcher:
             self.write_elements(resolved, items)
             return
         if sub is not None:
-            new = normalize_value(sub, value, label=label)
-            if new is ABSENT:
-                return
             if hits:
                 for index in hits:
                     items[index][sub.name] = new
@@ -504,25 +646,22 @@ class _Patcher:
                 element = self.element_from_filter(path, attribute)
                 element[sub.name] = new
                 hits = self.append(items, element, attribute)
-        else:
-            element = normalize_element(attribute, value, label=label)
-            if element is ABSENT:
-                return
+        elif isinstance(new, dict):
             if hits:
                 base = self.filter_terms(path, attribute) or {}
                 for index in hits:
                     previous = base if op == "replace" else items[index]
-                    items[index] = {**previous, **element}
+                    items[index] = {**previous, **new}
             else:
                 hits = self.append(
-                    items, {**self.element_from_filter(path, attribute), **element}, attribute
+                    items, {**self.element_from_filter(path, attribute), **new}, attribute
                 )
         if attribute.multi_valued:
             _demote_primaries(items, [items[index] for index in hits])
         self.write_elements(resolved, items)
 
     def append(
-        self, items: list[dict[str, Any]], element: dict[str, Any], attribute: Attribute
+        self, items: list[JsonObject], element: JsonObject, attribute: Attribute
     ) -> list[int]:
         if not attribute.multi_valued:
             items[:] = [element]
@@ -530,16 +669,16 @@ class _Patcher:
         items.append(element)
         return [len(items) - 1]
 
-    def write_elements(self, resolved: ResolvedAttr, items: list[dict[str, Any]]) -> None:
+    def write_elements(self, resolved: ResolvedAttr, items: list[JsonObject]) -> None:
         if resolved.attribute.multi_valued:
-            self.store(resolved, items)
+            self.store(resolved, _json_list(items))
         else:
             self.store(resolved, items[0] if items else ABSENT)
 
-    def filter_terms(self, path: ValueFilter, attribute: Attribute) -> dict[str, Any] | None:
+    def filter_terms(self, path: ValueFilter, attribute: Attribute) -> JsonObject | None:
         """The sub-attribute values the filter's ``eq`` terms pin down, or None."""
         terms = path.filter.terms if isinstance(path.filter, And) else (path.filter,)
-        element: dict[str, Any] = {}
+        element: JsonObject = {}
         for term in terms:
             if not (
                 isinstance(term, Compare)
@@ -553,10 +692,12 @@ class _Patcher:
             sub = attribute.sub(term.path.attr)
             if sub is None:
                 return None
-            element[sub.name] = normalize_value(sub, term.value, label=to_string(path))
+            normalized = normalize_value(sub, term.value, label=to_string(path))
+            if normalized is not ABSENT:
+                element[sub.name] = normalized
         return element
 
-    def element_from_filter(self, path: ValueFilter, attribute: Attribute) -> dict[str, Any]:
+    def element_from_filter(self, path: ValueFilter, attribute: Attribute) -> JsonObject:
         """A new element built from the filter's ``eq`` terms, or noTarget."""
         element = self.filter_terms(path, attribute)
         if element is None:
@@ -569,10 +710,10 @@ class _Patcher:
 
     def members(
         self,
-        op: str,
+        op: Op,
         path: AttrPath | ValueFilter,
         sub: Attribute | None,
-        value: Any,
+        value: object,
         has_value: bool,
     ) -> None:
         assert self.members_attribute is not None
@@ -603,11 +744,14 @@ class _Patcher:
         if op == "replace":
             self.delta.remove_all()
         for member in incoming:
-            display = member.get("display")
-            self.delta.add(member["value"], display if isinstance(display, str) else None)
+            self.delta.add(member["value"], member.get("display"))
 
 
-def _demote_primaries(items: list[Any], touched: list[Any]) -> None:
+def _json_list(items: list[JsonObject]) -> list[JsonValue]:
+    return list(items)
+
+
+def _demote_primaries(items: Sequence[JsonValue], touched: Sequence[JsonValue]) -> None:
     """RFC 7644 §3.5.2: a value newly set primary makes the others non-primary."""
     promoted = [item for item in touched if isinstance(item, dict) and item.get("primary") is True]
     if not promoted:
@@ -619,40 +763,29 @@ def _demote_primaries(items: list[Any], touched: list[Any]) -> None:
 
 
 def apply_patch(
-    doc: Mapping[str, Any],
-    body: Any,
+    doc: JsonMapping,
+    body: object,
     resource_type: ResourceType,
     *,
     members: MemberSet | None = None,
     resource_id: str | None = None,
     max_operations: int = MAX_OPERATIONS,
 ) -> PatchOutcome:
-    """Apply a PatchOp ``body`` to the canonical ``doc`` (not mutated); see the module doc.
+    """Apply a PatchOp ``body`` (raw JSON or a :class:`PatchRequest` from
+    :func:`parse_patch`) to the canonical ``doc`` (not mutated); see the module doc.
 
     ``members`` is the group's current member ids (None: no members). Raises ScimError
     subclasses only.
     """
-    if not isinstance(body, Mapping):
-        raise InvalidSyntax("the PATCH body must be a JSON object")
-    has_schemas, schemas = _field(body, "schemas")
-    if has_schemas and (
-        not isinstance(schemas, list)
-        or not any(isinstance(s, str) and s.casefold() == PATCH_OP_URN.casefold() for s in schemas)
-    ):
-        raise InvalidSyntax(f"schemas must contain {PATCH_OP_URN}")
-    _, operations = _field(body, "operations")
-    if not isinstance(operations, list) or not operations:
-        raise InvalidSyntax("Operations must be a non-empty list")
-    if len(operations) > max_operations:
-        raise PayloadTooLarge(f"at most {max_operations} operations per request")
+    request = parse_patch(body, max_operations=max_operations)
     patcher = _Patcher(doc, resource_type, members, resource_id)
-    for index, operation in enumerate(operations):
+    for index, operation in enumerate(request.operations):
         try:
             patcher.operation(operation)
         except ScimError as error:
             raise error.with_context(f"Operations[{index}]") from None
     try:
-        final = normalize(patcher.doc, resource_type)
+        final = normalize(patcher.doc, resource_type, existing=doc)
     except ScimError as error:
         raise error.with_context("the patched resource is invalid") from None
     added = list(patcher.delta.added)

@@ -21,13 +21,20 @@ The definitions follow RFC 7643 §8.7 with three deliberate differences, all for
 * anything else is an :class:`UnknownAttr`, flagged ``malformed`` when the path's shape
   contradicts the schema (a sub-attribute of a simple attribute) rather than merely naming
   something the schema lacks.
+
+Discovery (``/Schemas``, ``/ResourceTypes``) renders these definitions as typed JSON
+(:class:`SchemaDefinition`, :class:`ResourceTypeDefinition`). The User and Group schemas
+also list the common attribute ``externalId`` (RFC 7643 §3.1 defines it outside any
+schema): Microsoft's gallery validation requires it among the attributes ``/Schemas``
+lists, and Entra maps ``objectId`` to it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, Final, Literal, NotRequired, TypeAlias, TypedDict
 
 from zero_scim.scim.errors import quote
 from zero_scim.scim.paths import AttrPath, parse_attr_path
@@ -38,26 +45,39 @@ __all__ = [
     "CORE_USER_URN",
     "ENTERPRISE_USER_SCHEMA",
     "ENTERPRISE_USER_URN",
+    "EXTERNAL_ID",
     "GROUP",
     "GROUP_SCHEMA",
     "RESOURCE_TYPE_SCHEMA_URN",
     "SCHEMA_SCHEMA_URN",
+    "SERVICE_PROVIDER_CONFIG_URN",
     "USER",
     "USER_SCHEMA",
     "AttrType",
     "Attribute",
+    "AttributeDefinition",
+    "AuthenticationScheme",
+    "BulkConfig",
+    "DefinitionMeta",
+    "FilterConfig",
     "MutabilityValue",
     "Resolved",
     "ResolvedAttr",
     "ResolvedExtension",
     "ResourceType",
+    "ResourceTypeDefinition",
     "ReturnedValue",
     "Schema",
+    "SchemaDefinition",
     "SchemaExtension",
+    "SchemaExtensionReference",
+    "ServiceProviderConfig",
+    "Supported",
     "UniquenessValue",
     "UnknownAttr",
     "describe",
     "resolve",
+    "service_provider_config",
 ]
 
 AttrType: TypeAlias = Literal[
@@ -72,8 +92,142 @@ CORE_GROUP_URN: Final = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE_USER_URN: Final = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 SCHEMA_SCHEMA_URN: Final = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 RESOURCE_TYPE_SCHEMA_URN: Final = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+SERVICE_PROVIDER_CONFIG_URN: Final = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 _CORE_PREFIX: Final = "urn:ietf:params:scim:schemas:core:"
 _API_PREFIX: Final = "urn:ietf:params:scim:api:"
+
+
+# --- discovery JSON (RFC 7643 §6, §7) ---------------------------------------------------
+
+
+class AttributeDefinition(TypedDict):
+    """One attribute of a ``/Schemas`` resource (RFC 7643 §7), camelCase, no nulls."""
+
+    name: str
+    type: AttrType
+    multiValued: bool
+    description: NotRequired[str]
+    required: bool
+    caseExact: NotRequired[bool]
+    canonicalValues: NotRequired[list[str]]
+    referenceTypes: NotRequired[list[str]]
+    mutability: MutabilityValue
+    returned: ReturnedValue
+    uniqueness: UniquenessValue
+    subAttributes: NotRequired[list[AttributeDefinition]]
+
+
+class DefinitionMeta(TypedDict):
+    """``meta`` of a discovery resource; ``location`` once the server's URL is known."""
+
+    resourceType: str
+    location: NotRequired[str]
+
+
+class SchemaDefinition(TypedDict):
+    """A ``/Schemas`` resource (RFC 7643 §7)."""
+
+    schemas: list[str]
+    id: str
+    name: str
+    description: str
+    attributes: list[AttributeDefinition]
+    meta: DefinitionMeta
+
+
+class SchemaExtensionReference(TypedDict):
+    """An entry of a resource type's ``schemaExtensions`` (RFC 7643 §6)."""
+
+    schema: str
+    required: bool
+
+
+class ResourceTypeDefinition(TypedDict):
+    """A ``/ResourceTypes`` resource (RFC 7643 §6)."""
+
+    schemas: list[str]
+    id: str
+    name: str
+    endpoint: str
+    description: str
+    schema: str
+    schemaExtensions: NotRequired[list[SchemaExtensionReference]]
+    meta: DefinitionMeta
+
+
+class Supported(TypedDict):
+    """A ServiceProviderConfig feature that is only on or off (RFC 7643 §5)."""
+
+    supported: bool
+
+
+class BulkConfig(TypedDict):
+    supported: bool
+    maxOperations: int
+    maxPayloadSize: int
+
+
+class FilterConfig(TypedDict):
+    supported: bool
+    maxResults: int
+
+
+class AuthenticationScheme(TypedDict):
+    """An entry of ``authenticationSchemes`` (RFC 7643 §5)."""
+
+    type: str
+    name: str
+    description: str
+    specUri: NotRequired[str]
+    documentationUri: NotRequired[str]
+    primary: NotRequired[bool]
+
+
+class ServiceProviderConfig(TypedDict):
+    """The ``/ServiceProviderConfig`` resource (RFC 7643 §5)."""
+
+    schemas: list[str]
+    documentationUri: NotRequired[str]
+    patch: Supported
+    bulk: BulkConfig
+    filter: FilterConfig
+    changePassword: Supported
+    sort: Supported
+    etag: Supported
+    authenticationSchemes: list[AuthenticationScheme]
+    meta: DefinitionMeta
+
+
+def _meta(resource_type: str, location: str | None) -> DefinitionMeta:
+    meta: DefinitionMeta = {"resourceType": resource_type}
+    if location is not None:
+        meta["location"] = location
+    return meta
+
+
+def service_provider_config(
+    *,
+    patch: bool,
+    max_results: int,
+    sort: bool,
+    etag: bool,
+    change_password: bool,
+    authentication_schemes: Sequence[AuthenticationScheme],
+    bulk: BulkConfig | None = None,
+    location: str | None = None,
+) -> ServiceProviderConfig:
+    """The ServiceProviderConfig of a server with these features (no bulk unless given)."""
+    return {
+        "schemas": [SERVICE_PROVIDER_CONFIG_URN],
+        "patch": {"supported": patch},
+        "bulk": bulk or {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": True, "maxResults": max_results},
+        "changePassword": {"supported": change_password},
+        "sort": {"supported": sort},
+        "etag": {"supported": etag},
+        "authenticationSchemes": list(authentication_schemes),
+        "meta": _meta("ServiceProviderConfig", location),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,25 +257,25 @@ class Attribute:
         """The sub-attribute called ``name`` (any case), or None."""
         return self._subs.get(name.casefold())
 
-    def to_scim_json(self) -> dict[str, Any]:
+    def to_scim_json(self) -> AttributeDefinition:
         """This definition as RFC 7643 §7 JSON (camelCase, nothing null or empty)."""
-        out: dict[str, Any] = {
+        out: AttributeDefinition = {
             "name": self.name,
             "type": self.type,
             "multiValued": self.multi_valued,
+            "required": self.required,
+            "mutability": self.mutability,
+            "returned": self.returned,
+            "uniqueness": self.uniqueness,
         }
         if self.description:
             out["description"] = self.description
-        out["required"] = self.required
         if self.type in ("string", "reference", "binary"):
             out["caseExact"] = self.case_exact
         if self.canonical_values:
             out["canonicalValues"] = list(self.canonical_values)
         if self.reference_types:
             out["referenceTypes"] = list(self.reference_types)
-        out["mutability"] = self.mutability
-        out["returned"] = self.returned
-        out["uniqueness"] = self.uniqueness
         if self.sub_attributes:
             out["subAttributes"] = [sub.to_scim_json() for sub in self.sub_attributes]
         return out
@@ -129,12 +283,17 @@ class Attribute:
 
 @dataclass(frozen=True, slots=True)
 class Schema:
-    """A schema (core or extension): its URN ``id``, a name and its attributes."""
+    """A schema (core or extension): its URN ``id``, a name and its attributes.
+
+    ``listed_common`` are common attributes (RFC 7643 §3.1) that ``/Schemas`` lists with
+    this schema's own ones; they are resolved through the resource type, not here.
+    """
 
     id: str
     name: str
     description: str
     attributes: tuple[Attribute, ...]
+    listed_common: tuple[Attribute, ...] = ()
     _by_name: dict[str, Attribute] = field(
         init=False, repr=False, compare=False, hash=False, default_factory=dict
     )
@@ -146,16 +305,20 @@ class Schema:
         """The attribute called ``name`` (any case), or None."""
         return self._by_name.get(name.casefold())
 
-    def to_scim_json(self) -> dict[str, Any]:
-        """The /Schemas representation (RFC 7643 §7); the caller adds ``meta.location``."""
+    def definition(self, location: str | None = None) -> SchemaDefinition:
+        """The /Schemas resource (RFC 7643 §7), with ``meta.location`` if given."""
         return {
             "schemas": [SCHEMA_SCHEMA_URN],
             "id": self.id,
             "name": self.name,
             "description": self.description,
-            "attributes": [attr.to_scim_json() for attr in self.attributes],
-            "meta": {"resourceType": "Schema"},
+            "attributes": [attr.to_scim_json() for attr in (*self.attributes, *self.listed_common)],
+            "meta": _meta("Schema", location),
         }
+
+    def to_scim_json(self) -> dict[str, Any]:
+        """:meth:`definition` as a plain dict, for callers that add ``meta.location``."""
+        return dict(self.definition())
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,23 +371,27 @@ class ResourceType:
         """The core schema URN followed by every known extension URN."""
         return (self.schema.id, *(ext.schema.id for ext in self.schema_extensions))
 
-    def to_scim_json(self) -> dict[str, Any]:
-        """The /ResourceTypes representation (RFC 7643 §6); the caller adds ``meta.location``."""
-        out: dict[str, Any] = {
+    def definition(self, location: str | None = None) -> ResourceTypeDefinition:
+        """The /ResourceTypes resource (RFC 7643 §6), with ``meta.location`` if given."""
+        out: ResourceTypeDefinition = {
             "schemas": [RESOURCE_TYPE_SCHEMA_URN],
             "id": self.id,
             "name": self.name,
             "endpoint": self.endpoint,
             "description": self.description,
             "schema": self.schema.id,
+            "meta": _meta("ResourceType", location),
         }
         if self.schema_extensions:
             out["schemaExtensions"] = [
                 {"schema": ext.schema.id, "required": ext.required}
                 for ext in self.schema_extensions
             ]
-        out["meta"] = {"resourceType": "ResourceType"}
         return out
+
+    def to_scim_json(self) -> dict[str, Any]:
+        """:meth:`definition` as a plain dict, for callers that add ``meta.location``."""
+        return dict(self.definition())
 
 
 # --- resolution ------------------------------------------------------------------------
@@ -368,8 +535,28 @@ def describe(resolved: Resolved) -> str:
 # --- definitions -----------------------------------------------------------------------
 
 
-def _s(name: str, description: str = "", **kw: Any) -> Attribute:
-    return Attribute(name, "string", description=description, **kw)
+def _s(
+    name: str,
+    description: str = "",
+    *,
+    required: bool = False,
+    case_exact: bool = False,
+    mutability: MutabilityValue = "readWrite",
+    uniqueness: UniquenessValue = "none",
+    returned: ReturnedValue = "default",
+    canonical_values: tuple[str, ...] = (),
+) -> Attribute:
+    return Attribute(
+        name,
+        "string",
+        required=required,
+        case_exact=case_exact,
+        mutability=mutability,
+        returned=returned,
+        uniqueness=uniqueness,
+        canonical_values=canonical_values,
+        description=description,
+    )
 
 
 def _multi(
@@ -406,6 +593,12 @@ def _multi(
     )
 
 
+EXTERNAL_ID: Final = Attribute(
+    "externalId",
+    case_exact=True,
+    description="An identifier for the resource as defined by the provisioning client.",
+)
+
 COMMON_ATTRIBUTES: Final[tuple[Attribute, ...]] = (
     Attribute(
         "id",
@@ -415,11 +608,7 @@ COMMON_ATTRIBUTES: Final[tuple[Attribute, ...]] = (
         uniqueness="server",
         description="Unique identifier for the resource, assigned by the service provider.",
     ),
-    Attribute(
-        "externalId",
-        case_exact=True,
-        description="An identifier for the resource as defined by the provisioning client.",
-    ),
+    EXTERNAL_ID,
     Attribute(
         "meta",
         "complex",
@@ -561,6 +750,7 @@ USER_SCHEMA: Final = Schema(
             value_type="binary",
         ),
     ),
+    listed_common=(EXTERNAL_ID,),
 )
 
 ENTERPRISE_USER_SCHEMA: Final = Schema(
@@ -635,6 +825,7 @@ GROUP_SCHEMA: Final = Schema(
             ),
         ),
     ),
+    listed_common=(EXTERNAL_ID,),
 )
 
 USER: Final = ResourceType(

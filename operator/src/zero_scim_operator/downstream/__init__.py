@@ -20,6 +20,8 @@ from zero_scim_operator.downstream.models import (
     Group,
     GroupInput,
     MembershipChange,
+    SsoConfig,
+    SsoInput,
     Upserted,
     check_external_key,
 )
@@ -36,6 +38,8 @@ __all__ = [
     "MembershipChange",
     "PermanentError",
     "RateLimited",
+    "SsoConfig",
+    "SsoInput",
     "TransientError",
     "Upserted",
     "ZeroAccountsClient",

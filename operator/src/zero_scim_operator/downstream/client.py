@@ -38,6 +38,8 @@ from zero_scim_operator.downstream.models import (
     GroupInput,
     Member,
     MembershipChange,
+    SsoConfig,
+    SsoInput,
     Upserted,
     check_external_key,
 )
@@ -200,6 +202,21 @@ class ZeroAccountsClient:
         """The account keys of the group's members, in order, following cursors."""
         async for item in self._pages(self._path("groups", group_key) + "/members", page_size):
             yield _validate(item, Member).account_key
+
+    # -- single sign-on --------------------------------------------------------------------
+
+    async def put_sso(self, config: SsoInput | None) -> SsoConfig | None:
+        """Make the org's sign-in link ``config`` (``None``: no single sign-on at all).
+
+        Idempotent: the same input again changes nothing (the version stays). Removing a
+        link that does not exist is no error.
+        """
+        path = f"{self._org}/sso"
+        if config is None:
+            await self._send_unless_absent("DELETE", path)
+            return None
+        body = config.model_dump(mode="json", by_alias=True)
+        return _parse(await self._send("PUT", path, json=body), SsoConfig)
 
     # -- service ---------------------------------------------------------------------------
 

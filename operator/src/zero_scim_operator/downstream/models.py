@@ -130,6 +130,23 @@ class Group(_Output):
     updated_at: datetime
 
 
+class SsoInput(_Input):
+    """Body of ``PUT .../sso``: the Entra tenant whose people sign in to the org."""
+
+    entra_tenant_id: str
+    enabled: bool = True
+
+
+class SsoConfig(_Output):
+    """The org's single sign-on link as the service returns it."""
+
+    entra_tenant_id: str
+    enabled: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
 class Member(_Output):
     account_key: str
     added_at: datetime

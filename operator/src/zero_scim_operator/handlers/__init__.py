@@ -11,12 +11,13 @@ from __future__ import annotations
 import kopf
 
 from zero_scim_operator.factory import Factory
-from zero_scim_operator.handlers import groups, indexes, tenants, users
+from zero_scim_operator.handlers import groups, indexes, login, tenants, users
 from zero_scim_operator.handlers.scope import Scope
 
 
 def build_registry(factory: Factory, scope: Scope) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
+    login.register(registry, factory.kube.config)
     indexes.register(registry, factory, scope)
     tenants.register(registry, factory, scope)
     users.register(registry, factory)

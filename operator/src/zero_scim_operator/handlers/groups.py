@@ -7,7 +7,7 @@ from typing import Any
 
 import kopf
 
-from zero_scim.kube.coordinates import GROUP, VERSION
+from zero_scim.kube.coordinates import GROUP, GROUP_KIND, VERSION, from_body
 from zero_scim_operator.factory import Factory
 from zero_scim_operator.models import ScimObject
 
@@ -23,12 +23,13 @@ def register(registry: kopf.OperatorRegistry, factory: Factory) -> None:
     )
     async def group_loop(body: kopf.Body, namespace: str | None, name: str, **kwargs: Any) -> None:
         factory.bind(kwargs)
-        await factory.groups.run(str(namespace), name, lambda: body)  # ``body`` is kept live
+        # ``body`` is kept live by Kopf: each call reads the group as it is now
+        await factory.groups.run(str(namespace), name, lambda: from_body(body, GROUP_KIND))
 
     @kopf.on.delete(GROUP, VERSION, "scimgroups", id="release", registry=registry, timeout=None)
     async def release_group(body: kopf.Body, **kwargs: Any) -> None:
         factory.bind(kwargs)
-        group = ScimObject.from_body(body)
+        group = ScimObject.from_object(from_body(body, GROUP_KIND))
         outcome = await factory.groups.release(group)
         if outcome.warn:
             factory.events.post(

@@ -10,26 +10,32 @@ summarise and wake loops; they never call anything.
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 import kopf
 
-from zero_scim.kube.coordinates import GROUP, LABEL_GROUP, VERSION
+from zero_scim import memberlog
+from zero_scim.kube.coordinates import (
+    GROUP,
+    GROUP_KIND,
+    MEMBER_BATCH,
+    TENANT,
+    USER,
+    VERSION,
+    from_body,
+)
 from zero_scim_operator.directory import GroupEntry, UserEntry
 from zero_scim_operator.factory import Factory
 from zero_scim_operator.handlers.scope import Scope
-from zero_scim_operator.models import BatchEntry, Tenant
-
-_BATCH_SUFFIX = re.compile(r"-\d{10}(-p\d+)?$")
+from zero_scim_operator.models import TenantConfig
 
 
 def register(registry: kopf.OperatorRegistry, factory: Factory, scope: Scope) -> None:
     directory = factory.directory
 
     @kopf.index(GROUP, VERSION, "zerotenants", id="tenant_index", registry=registry)
-    async def tenant_index(body: kopf.Body, **_: Any) -> dict[str, Tenant]:
-        tenant = Tenant.from_body(body)
+    async def tenant_index(body: kopf.Body, **_: Any) -> dict[str, TenantConfig]:
+        tenant = TenantConfig.from_object(from_body(body, TENANT))
         return {tenant.namespace: tenant} if scope.serves(tenant.namespace) else {}
 
     @kopf.on.event(GROUP, VERSION, "scimusers", id="directory", registry=registry)
@@ -41,7 +47,7 @@ def register(registry: kopf.OperatorRegistry, factory: Factory, scope: Scope) ->
         if type == "DELETED":
             directory.drop_user(str(namespace), name)
         else:
-            directory.put_user(str(namespace), UserEntry.from_body(body))
+            directory.put_user(str(namespace), UserEntry.from_body(from_body(body, USER)))
 
     @kopf.on.event(GROUP, VERSION, "scimgroups", id="directory", registry=registry)
     async def group_event(
@@ -52,22 +58,18 @@ def register(registry: kopf.OperatorRegistry, factory: Factory, scope: Scope) ->
         if type == "DELETED":
             directory.drop_group(str(namespace), name)
         else:
-            directory.put_group(str(namespace), GroupEntry.from_body(body))
+            directory.put_group(str(namespace), GroupEntry.from_body(from_body(body, GROUP_KIND)))
         factory.groups.wake(str(namespace), name)
 
     @kopf.on.event(GROUP, VERSION, "scimmemberbatches", id="directory", registry=registry)
     async def batch_event(
-        body: kopf.Body,
-        namespace: str | None,
-        name: str,
-        labels: kopf.Labels,
-        type: str | None,
-        **kwargs: Any,
+        body: kopf.Body, namespace: str | None, name: str, type: str | None, **kwargs: Any
     ) -> None:
         factory.bind(kwargs)
         _listing(factory, type)
-        group = group_of_batch(name, labels)
-        entry = BatchEntry.from_body(body)
+        batch = from_body(body, MEMBER_BATCH)
+        group = memberlog.group_of(batch)
+        entry = memberlog.header(batch)
         if type == "DELETED" or entry is None:
             directory.drop_batch(str(namespace), group, name)
         else:
@@ -78,9 +80,3 @@ def register(registry: kopf.OperatorRegistry, factory: Factory, scope: Scope) ->
 def _listing(factory: Factory, type_: str | None) -> None:
     if type_ is None:  # Kopf marks the objects of a (re)listing with no event type
         factory.directory.listed(asyncio.get_running_loop().time())
-
-
-def group_of_batch(name: str, labels: Any) -> str:
-    """The ScimGroup object a member-log entry belongs to (label, else its name)."""
-    group = labels.get(LABEL_GROUP) if labels else None
-    return str(group) if group else _BATCH_SUFFIX.sub("", name)

@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from zero_scim.kube.coordinates import tenant_namespace
+from zero_scim.kube.coordinates import TENANT, from_body
+from zero_scim.kube.tenants import tenant_namespace
 
 
 @dataclass(frozen=True)
@@ -29,4 +30,4 @@ class Scope:
         return not included or any(fnmatch.fnmatchcase(namespace, p) for p in included)
 
     def serves_tenant(self, body: Mapping[str, Any], **_: Any) -> bool:
-        return self.serves(tenant_namespace(dict(body)))
+        return self.serves(tenant_namespace(from_body(body, TENANT)))

@@ -6,10 +6,10 @@ from typing import Any
 
 import kopf
 
-from zero_scim.kube.coordinates import GROUP, VERSION
+from zero_scim.kube.coordinates import GROUP, TENANT, VERSION, from_body
 from zero_scim_operator.factory import Factory
 from zero_scim_operator.handlers.scope import Scope
-from zero_scim_operator.models import Tenant
+from zero_scim_operator.models import TenantConfig
 
 
 def register(registry: kopf.OperatorRegistry, factory: Factory, scope: Scope) -> None:
@@ -24,13 +24,14 @@ def register(registry: kopf.OperatorRegistry, factory: Factory, scope: Scope) ->
     )
     async def tenant_loop(body: kopf.Body, name: str, **kwargs: Any) -> None:
         factory.bind(kwargs)
-        await factory.tenants.run(name, lambda: body)  # ``body`` is kept live by Kopf
+        # ``body`` is kept live by Kopf: each call reads the tenant as it is now
+        await factory.tenants.run(name, lambda: from_body(body, TENANT))
 
     @kopf.on.event(
         GROUP, VERSION, "zerotenants", id="wake", registry=registry, when=scope.serves_tenant
     )
     async def tenant_changed(body: kopf.Body, **_: Any) -> None:
-        factory.tenants.changed(Tenant.from_body(body))
+        factory.tenants.changed(TenantConfig.from_object(from_body(body, TENANT)))
 
     @kopf.on.delete(
         GROUP,
@@ -43,7 +44,7 @@ def register(registry: kopf.OperatorRegistry, factory: Factory, scope: Scope) ->
     )
     async def release_tenant(body: kopf.Body, **kwargs: Any) -> None:
         factory.bind(kwargs)
-        tenant = Tenant.from_body(body)
+        tenant = TenantConfig.from_object(from_body(body, TENANT))
         outcome = await factory.tenants.delete(tenant)
         if outcome.warn:
             factory.events.post(tenant.reference, "Warning", outcome.reason, outcome.message)

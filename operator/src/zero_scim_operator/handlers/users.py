@@ -6,7 +6,7 @@ from typing import Any
 
 import kopf
 
-from zero_scim.kube.coordinates import GROUP, VERSION
+from zero_scim.kube.coordinates import GROUP, USER, VERSION, from_body
 from zero_scim_operator.factory import Factory
 from zero_scim_operator.models import ScimObject
 from zero_scim_operator.services.common import utcnow
@@ -19,7 +19,7 @@ def register(registry: kopf.OperatorRegistry, factory: Factory) -> None:
     @kopf.on.update(GROUP, VERSION, "scimusers", id="sync", registry=registry, timeout=None)
     async def sync_user(body: kopf.Body, patch: kopf.Patch, retry: int, **kwargs: Any) -> None:
         factory.bind(kwargs)
-        user = ScimObject.from_body(body)
+        user = ScimObject.from_object(from_body(body, USER))
         outcome = await factory.users.sync(user, attempt=retry)
         patch.setdefault("status", {}).update(factory.users.status(user, outcome, utcnow()))
         if outcome.retry_after is not None:
@@ -30,7 +30,7 @@ def register(registry: kopf.OperatorRegistry, factory: Factory) -> None:
     @kopf.on.delete(GROUP, VERSION, "scimusers", id="release", registry=registry, timeout=None)
     async def release_user(body: kopf.Body, **kwargs: Any) -> None:
         factory.bind(kwargs)
-        user = ScimObject.from_body(body)
+        user = ScimObject.from_object(from_body(body, USER))
         outcome = await factory.users.release(user)
         if outcome.warn:
             factory.events.post(user.ref.as_reference(), "Warning", outcome.reason, outcome.message)

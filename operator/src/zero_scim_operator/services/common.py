@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Hashable, Mapping
+from collections.abc import AsyncIterator, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
+
+from zero_scim.kube.objects import ObjectReference
 
 EventType = Literal["Normal", "Warning"]
 
@@ -38,10 +40,10 @@ class ReleaseOutcome:
 
 
 class EventSink(Protocol):
-    """Posts Kubernetes Events about an object (``reference``: an ObjectReference)."""
+    """Posts Kubernetes Events about an object."""
 
     def post(
-        self, reference: Mapping[str, str], type_: EventType, reason: str, message: str
+        self, reference: ObjectReference, type_: EventType, reason: str, message: str
     ) -> None: ...
 
 

@@ -17,9 +17,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from zero_scim.kube.client import KubeClient
+from zero_scim.kube.coordinates import SECRET
+from zero_scim.kube.errors import KubeError
+from zero_scim.kube.secrets import DecodedSecret
 from zero_scim_operator.downstream import DownstreamError, TransientError, ZeroAccountsClient
-from zero_scim_operator.kube import Kube, KubeError
-from zero_scim_operator.models import DownstreamSpec, Tenant
+from zero_scim_operator.models import DownstreamSpec, TenantConfig
 from zero_scim_operator.services.common import ReleaseOutcome
 from zero_scim_operator.services.gate import Backoff, Gate
 from zero_scim_operator.services.transport import AiohttpTransport
@@ -49,7 +52,7 @@ def _default_client(url: str, org: str, key: str, timeout: float) -> ZeroAccount
 
 @dataclass
 class TenantRuntime:
-    tenant: Tenant
+    tenant: TenantConfig
     spec: DownstreamSpec
     client: ZeroAccountsClient
     gate: Gate
@@ -60,7 +63,7 @@ class TenantRuntime:
         return await self.gate.run(lambda: fn(client), budget=budget)
 
 
-def _fingerprint(tenant: Tenant, spec: DownstreamSpec, api_key: str) -> str:
+def _fingerprint(tenant: TenantConfig, spec: DownstreamSpec, api_key: str) -> str:
     raw = "\0".join(
         (
             tenant.uid,
@@ -79,9 +82,9 @@ class Downstreams:
 
     def __init__(
         self,
-        kube: Kube,
+        kube: KubeClient,
         config: OperatorConfig,
-        tenant_of: Callable[[str], Tenant | None],
+        tenant_of: Callable[[str], TenantConfig | None],
         *,
         client_factory: ClientFactory = _default_client,
         on_reachability: Callable[[str, bool], None] | None = None,
@@ -100,7 +103,7 @@ class Downstreams:
 
     def check(
         self, namespace: str, *, deprovisioning: bool = False
-    ) -> tuple[Tenant, DownstreamSpec]:
+    ) -> tuple[TenantConfig, DownstreamSpec]:
         """The namespace's tenant and downstream spec, or :class:`TenantNotReady`.
 
         ``deprovisioning``: for the tenant's own deletion, which must reach Zero even
@@ -145,7 +148,9 @@ class Downstreams:
         if runtime is not None:
             self._close_later(runtime.client)
 
-    async def _build(self, namespace: str, tenant: Tenant, spec: DownstreamSpec) -> TenantRuntime:
+    async def _build(
+        self, namespace: str, tenant: TenantConfig, spec: DownstreamSpec
+    ) -> TenantRuntime:
         api_key = await self._read_api_key(namespace, tenant, spec)
         fingerprint = _fingerprint(tenant, spec, api_key)
         current = self._runtimes.get(namespace)
@@ -169,10 +174,12 @@ class Downstreams:
             self._close_later(current.client)
         return runtime
 
-    async def _read_api_key(self, namespace: str, tenant: Tenant, spec: DownstreamSpec) -> str:
+    async def _read_api_key(
+        self, namespace: str, tenant: TenantConfig, spec: DownstreamSpec
+    ) -> str:
         ref = spec.api_key_secret_ref
         try:
-            secret = await self._kube.read_secret(namespace, ref.name)
+            secret = await self._kube.find(SECRET, ref.name, namespace)
         except KubeError as exc:
             raise TenantNotReady(
                 "ApiKeyUnreadable", f"Secret {namespace}/{ref.name}: {exc}"
@@ -181,7 +188,7 @@ class Downstreams:
             raise TenantNotReady(
                 "ApiKeyMissing", f"Secret {namespace}/{ref.name} (the Zero API key) does not exist"
             )
-        key = secret.data.get(ref.key, "").strip()
+        key = DecodedSecret.from_object(secret).data.get(ref.key, "").strip()
         if not key:
             raise TenantNotReady(
                 "ApiKeyMissing", f"Secret {namespace}/{ref.name} has no key {ref.key!r}"

@@ -17,8 +17,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from zero_scim import memberlog
+from zero_scim.kube.client import KubeClient
 from zero_scim.kube.coordinates import GROUP_KIND, MEMBER_BATCH
+from zero_scim.kube.errors import Conflict, KubeError, NotFound
+from zero_scim.kube.objects import Condition, ScimGroup, ScimGroupStatus
 from zero_scim.kube.tokens import format_time
+from zero_scim.memberlog import Delta, EntryHeader, SnapshotPart
 from zero_scim_operator import conditions
 from zero_scim_operator.directory import SYNCED, Directory
 from zero_scim_operator.downstream import (
@@ -29,10 +34,8 @@ from zero_scim_operator.downstream import (
     PermanentError,
     TransientError,
 )
-from zero_scim_operator.kube import Conflict, Kube, KubeError, NotFound
 from zero_scim_operator.mapping import InvalidObject, external_key, group_input
-from zero_scim_operator.models import BatchEntry, ScimObject
-from zero_scim_operator.services import memberplan
+from zero_scim_operator.models import ScimObject
 from zero_scim_operator.services.common import (
     EventSink,
     ReleaseOutcome,
@@ -67,10 +70,10 @@ class GroupState:
     member_count: int | None = None
     last_synced_at: str | None = None
     last_error: str | None = None
-    conditions: list[dict[str, Any]] = field(default_factory=list)
+    conditions: list[Condition] = field(default_factory=list)
 
     @classmethod
-    def from_status(cls, status: Mapping[str, Any]) -> GroupState:
+    def from_status(cls, status: ScimGroupStatus) -> GroupState:
         count = status.get("memberCount")
         return cls(
             observed_generation=status.get("observedGeneration"),
@@ -128,7 +131,7 @@ class GroupService:
         self,
         downstreams: Downstreams,
         directory: Directory,
-        kube: Kube,
+        kube: KubeClient,
         events: EventSink,
         config: OperatorConfig,
     ) -> None:
@@ -155,7 +158,7 @@ class GroupService:
 
     # -- the loop ------------------------------------------------------------------------
 
-    async def run(self, namespace: str, name: str, body: Callable[[], Mapping[str, Any]]) -> None:
+    async def run(self, namespace: str, name: str, body: Callable[[], ScimGroup]) -> None:
         """Reconcile the group whenever woken (or a retry is due), until cancelled.
 
         The loop keeps the group's status in memory (it is its only writer) and writes it
@@ -168,7 +171,7 @@ class GroupService:
         signal = self.wakeups.register(key)
         current = body()
         state = GroupState.from_status(current.get("status") or {})
-        version: str | None = (current.get("metadata") or {}).get("resourceVersion")
+        version: str | None = current["metadata"].get("resourceVersion")
         persisted = state.render()
         loop = _Loop()
         retry_after: float | None = 0.0
@@ -176,7 +179,7 @@ class GroupService:
         try:
             while True:
                 full = await signal.wait(retry_after) or full
-                group = ScimObject.from_body(body())
+                group = ScimObject.from_object(body())
                 if group.deleting:
                     return
                 try:
@@ -191,7 +194,7 @@ class GroupService:
                     continue
                 try:
                     written = await self._kube.patch_status(
-                        GROUP_KIND, namespace, name, rendered, resource_version=version
+                        GROUP_KIND, name, rendered, namespace, resource_version=version
                     )
                 except NotFound:
                     return
@@ -203,7 +206,7 @@ class GroupService:
                     # a full pass that diffs against Zero's listing, which sees both.
                     full = full or _members_changed(persisted, rendered)
                     try:
-                        fresh = await self._kube.get_object(GROUP_KIND, namespace, name)
+                        fresh = await self._kube.find(GROUP_KIND, name, namespace)
                     except KubeError as exc:
                         logger.warning("group %s/%s: cannot reload status: %s", *key, exc)
                         retry_after = 5.0
@@ -220,7 +223,7 @@ class GroupService:
                     retry_after = min(retry_after or 5.0, 5.0)
                     continue
                 persisted = rendered
-                version = written.get("metadata", {}).get("resourceVersion")
+                version = written["metadata"].get("resourceVersion")
         finally:
             self.wakeups.unregister(key, signal)
 
@@ -283,20 +286,20 @@ class GroupService:
         if state.member_count is None:
             full = True  # first sync (or status lost): count the members exactly once
         entries = self._directory.batches(group.namespace, group.name)
-        plan = memberplan.plan(entries, state.synced_seq, full=full)
-        if isinstance(plan, memberplan.Full) and plan.upto < state.synced_seq:
+        plan = memberlog.plan(entries, state.synced_seq, full=full)
+        if isinstance(plan, memberlog.Full) and plan.upto < state.synced_seq:
             # The status (written by another process) is ahead of this process's watch:
             # a full pass now would undo entries it has not seen yet.
-            plan = memberplan.Wait(
+            plan = memberlog.Wait(
                 f"member log seen up to {plan.upto}, status at {state.synced_seq}"
             )
         retry_after: float | None = None
         full_pending = False
-        if isinstance(plan, memberplan.Wait):
+        if isinstance(plan, memberlog.Wait):
             logger.info("group %s/%s: %s", group.namespace, group.name, plan.why)
             retry_after = WAIT_RETRY
             full_pending = True
-        elif isinstance(plan, memberplan.Deltas | memberplan.Full):
+        elif isinstance(plan, memberlog.Deltas | memberlog.Full):
             outcome = await self._apply(runtime, group, key, state, plan, loop)
             state = outcome.state
             retry_after = outcome.retry_after
@@ -315,10 +318,10 @@ class GroupService:
         )
         if (
             retry_after is None
-            and memberplan.plan(
+            and memberlog.plan(
                 self._directory.batches(group.namespace, group.name), state.synced_seq
             )
-            != memberplan.Nothing()
+            != memberlog.Nothing()
         ):
             retry_after = 0.0  # more entries arrived meanwhile (or a round was capped)
         return state, Round(state, retry_after, full_pending)
@@ -348,11 +351,11 @@ class GroupService:
         group: ScimObject,
         key: str,
         state: GroupState,
-        plan: memberplan.Deltas | memberplan.Full,
+        plan: memberlog.Deltas | memberlog.Full,
         loop: _Loop,
     ) -> Round:
         try:
-            if isinstance(plan, memberplan.Deltas):
+            if isinstance(plan, memberlog.Deltas):
                 ops = await self._net_ops(group, plan.entries)
                 base = state.member_count or 0
                 try:
@@ -376,7 +379,7 @@ class GroupService:
             return Round(state, 0.0, full_pending=True)  # entries vanished: a full pass
         adds = {k for k, add in ops.items() if add}
         waiting = [k for k in change.missing if k in adds and self._may_appear(group, k)]
-        full = isinstance(plan, memberplan.Full)
+        full = isinstance(plan, memberlog.Full)
         state = replace(state, member_count=max(0, count))
         if waiting:
             now = asyncio.get_running_loop().time()
@@ -432,40 +435,31 @@ class GroupService:
             missing += result.missing
         return MembershipChange(added=added, removed=removed, missing=missing)
 
-    async def _net_ops(self, group: ScimObject, entries: Iterable[BatchEntry]) -> dict[str, bool]:
+    async def _net_ops(self, group: ScimObject, entries: Iterable[EntryHeader]) -> dict[str, bool]:
         """The net effect of Deltas applied in order: the last operation on a key wins."""
-        specs = await self._read(group, list(entries))
-        ops: dict[str, bool] = {}
-        for spec in specs:
-            for member in _ids(spec.get("add")):
-                ops[member] = True
-            for member in _ids(spec.get("remove")):
-                ops[member] = False
-        return ops
+        read = await self._read(group, list(entries))
+        return memberlog.net_changes(e for e in read if isinstance(e, Delta))
 
-    async def _desired(self, group: ScimObject, plan: memberplan.Full) -> set[str]:
-        members: set[str] = set()
-        for spec in await self._read(group, list(plan.snapshot)):
-            members.update(_ids(spec.get("add")))
-        for spec in await self._read(group, list(plan.deltas)):
-            members.update(_ids(spec.get("add")))
-            members.difference_update(_ids(spec.get("remove")))
-        return members
+    async def _desired(self, group: ScimObject, plan: memberlog.Full) -> set[str]:
+        """The member set: the plan's base Snapshot and the Deltas after it, folded."""
+        return memberlog.fold(await self._read(group, [*plan.snapshot, *plan.deltas]))
 
-    async def _read(self, group: ScimObject, entries: list[BatchEntry]) -> list[Mapping[str, Any]]:
-        """The specs of ``entries``, in order (bounded parallel reads)."""
+    async def _read(
+        self, group: ScimObject, entries: list[EntryHeader]
+    ) -> list[Delta | SnapshotPart]:
+        """The entries' contents, in order (bounded parallel reads)."""
         semaphore = asyncio.Semaphore(READ_CONCURRENCY)
 
-        async def one(entry: BatchEntry) -> Mapping[str, Any]:
+        async def one(entry: EntryHeader) -> Delta | SnapshotPart:
             async with semaphore:
                 try:
-                    body = await self._kube.get_object(MEMBER_BATCH, group.namespace, entry.name)
+                    body = await self._kube.find(MEMBER_BATCH, entry.name, group.namespace)
                 except KubeError as exc:
                     raise Retry("KubernetesError", str(exc), 5.0, warn=False) from exc
-            if body is None:
+            decoded = memberlog.decode(body) if body is not None else None
+            if decoded is None:
                 raise _Compacted(entry.name)
-            spec: Mapping[str, Any] = body.get("spec") or {}
-            return spec
+            return decoded
 
         return list(await asyncio.gather(*(one(e) for e in entries)))
 
@@ -487,22 +481,18 @@ class GroupService:
         )
 
 
-def _members_changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+def _members_changed(before: Mapping[str, object], after: Mapping[str, object]) -> bool:
     fields = ("membersSyncedSeq", "memberCount")
     return any(before.get(f) != after.get(f) for f in fields)
 
 
-def _progress(state: GroupState) -> tuple[Any, ...]:
+def _progress(state: GroupState) -> tuple[object, ...]:
     """What changes when a round achieves something downstream."""
     return (state.downstream_id, state.observed_generation, state.synced_seq, state.member_count)
 
 
 class _Compacted(Exception):
     """A member-log entry disappeared between the index and the read."""
-
-
-def _ids(raw: Any) -> list[str]:
-    return [x for x in raw if isinstance(x, str) and x] if isinstance(raw, list) else []
 
 
 async def _collect(members: Any) -> set[str]:

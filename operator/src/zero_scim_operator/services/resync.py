@@ -23,13 +23,15 @@ from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from zero_scim.kube.client import KubeClient
 from zero_scim.kube.coordinates import GROUP_KIND, LABEL_SCIM_ID, USER, Kind
+from zero_scim.kube.errors import KubeError
 from zero_scim.kube.names import group_object_name
+from zero_scim.kube.objects import KubeObject
 from zero_scim_operator.directory import Directory
 from zero_scim_operator.downstream import Account, DownstreamError, Group
-from zero_scim_operator.kube import Kube, KubeError
 from zero_scim_operator.mapping import account_fingerprint, group_fingerprint
-from zero_scim_operator.models import Tenant
+from zero_scim_operator.models import TenantConfig
 from zero_scim_operator.services.downstream import TenantRuntime
 from zero_scim_operator.services.groups import GroupService
 from zero_scim_operator.services.users import UserService
@@ -74,7 +76,7 @@ class ResyncService:
         directory: Directory,
         users: UserService,
         groups: GroupService,
-        kube: Kube,
+        kube: KubeClient,
         config: OperatorConfig,
     ) -> None:
         self._directory = directory
@@ -83,24 +85,23 @@ class ResyncService:
         self._kube = kube
         self._config = config
 
-    async def _exists(self, kind: Kind, namespace: str, scim_id: str) -> bool:
+    async def _exists(self, kind: Kind[KubeObject], namespace: str, scim_id: str) -> bool:
         """Does an object with this SCIM id exist (the API server's watch cache says)?
 
         Asked before anything is deleted in Zero: the directory may be incomplete (while
         the initial listing streams in) and must never cost an account.
         """
         if kind is GROUP_KIND:
-            return (
-                await self._kube.get_object(kind, namespace, group_object_name(scim_id)) is not None
-            )
+            name = group_object_name(scim_id)
+            return await self._kube.find(GROUP_KIND, name, namespace) is not None
         if len(scim_id) > 63:
             return True  # cannot be asked by label: never delete on a guess
-        items = await self._kube.list_objects(
-            kind, namespace, label_selector=f"{LABEL_SCIM_ID}={scim_id}", cached=True
+        users = await self._kube.list_page(
+            USER, namespace, label_selector=f"{LABEL_SCIM_ID}={scim_id}", resource_version="0"
         )
-        return any((item.get("spec") or {}).get("id") == scim_id for item in items)
+        return any(user["spec"].get("id") == scim_id for user in users["items"])
 
-    async def run(self, tenant: Tenant, runtime: TenantRuntime) -> ResyncReport:
+    async def run(self, tenant: TenantConfig, runtime: TenantRuntime) -> ResyncReport:
         report = ResyncReport()
         await self._accounts(tenant.namespace, runtime, report)
         await self._groups_pass(tenant.namespace, runtime, report)

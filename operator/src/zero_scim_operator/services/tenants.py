@@ -1,4 +1,5 @@
-"""ZeroTenant: namespace, token Secret, downstream reachability, counts, resync, deletion.
+"""ZeroTenant: namespace, token Secret, downstream reachability, counts, resync, deletion,
+and the org's single sign-on link (:mod:`.sso`).
 
 Each tenant has one loop (a Kopf daemon) that owns its status. It wakes when the tenant
 changes (spec or the rotate-token annotation), when the downstream's reachability
@@ -12,19 +13,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from zero_scim.kube.coordinates import LABEL_PART_OF, LABEL_TENANT, TENANT
+from zero_scim.kube.client import KubeClient
+from zero_scim.kube.coordinates import LABEL_PART_OF, LABEL_TENANT, NAMESPACE, SECRET, TENANT
+from zero_scim.kube.errors import KubeError, NotFound
+from zero_scim.kube.objects import Namespace, ZeroTenant, ZeroTenantStatus
 from zero_scim.kube.tokens import SECRET_NAME, format_time, parse_time
 from zero_scim_operator import conditions
 from zero_scim_operator.conditions import Condition
 from zero_scim_operator.directory import Directory
 from zero_scim_operator.downstream import DownstreamError, PermanentError
-from zero_scim_operator.kube import Kube, KubeError
-from zero_scim_operator.models import Tenant
+from zero_scim_operator.models import TenantConfig
 from zero_scim_operator.services.common import EventSink, EventType, ReleaseOutcome, utcnow
 from zero_scim_operator.services.downstream import (
     Downstreams,
@@ -35,6 +38,7 @@ from zero_scim_operator.services.downstream import (
 from zero_scim_operator.services.gate import Backoff
 from zero_scim_operator.services.groups import GroupService
 from zero_scim_operator.services.resync import ResyncReport, ResyncService
+from zero_scim_operator.services.sso import SSO_SYNCED, SsoService
 from zero_scim_operator.services.tokens import Action, TokenResult, TokenService, precise_time
 from zero_scim_operator.services.wakeups import Wakeups
 from zero_scim_operator.settings import OperatorConfig
@@ -71,7 +75,7 @@ class _Loop:
 class TenantService:
     def __init__(
         self,
-        kube: Kube,
+        kube: KubeClient,
         directory: Directory,
         downstreams: Downstreams,
         tokens: TokenService,
@@ -79,6 +83,7 @@ class TenantService:
         groups: GroupService,
         events: EventSink,
         config: OperatorConfig,
+        sso: SsoService | None = None,
     ) -> None:
         self._kube = kube
         self._directory = directory
@@ -88,6 +93,7 @@ class TenantService:
         self._groups = groups
         self._events = events
         self._config = config
+        self._sso = sso or SsoService()
         self.wakeups = Wakeups()
         self._loops: dict[str, _Loop] = {}
         self._seen: dict[str, tuple[int, str | None, bool]] = {}
@@ -98,7 +104,7 @@ class TenantService:
     def wake(self, name: str, *, full: bool = True) -> None:
         self.wakeups.wake(name, full=full)
 
-    def changed(self, tenant: Tenant) -> None:
+    def changed(self, tenant: TenantConfig) -> None:
         """A watch event of the tenant: wake its loop if the spec or a request changed.
 
         The loop's own status patches come back as events too; those change neither the
@@ -121,9 +127,9 @@ class TenantService:
 
     # -- the loop ------------------------------------------------------------------------
 
-    async def run(self, name: str, body: Callable[[], Mapping[str, Any]]) -> None:
+    async def run(self, name: str, body: Callable[[], ZeroTenant]) -> None:
         signal = self.wakeups.register(name)
-        first = Tenant.from_body(body())
+        first = TenantConfig.from_object(body())
         loop = self._loops[name] = _Loop(
             last_resync_at=_time(first.status.get("lastSyncAt")),
             reachable_before=_condition_true(first.status, REACHABLE),
@@ -132,7 +138,7 @@ class TenantService:
         full = True
         try:
             while True:
-                tenant = Tenant.from_body(body())
+                tenant = TenantConfig.from_object(body())
                 if tenant.deleting:
                     return
                 try:
@@ -143,13 +149,14 @@ class TenantService:
                 else:
                     if status != persisted:
                         try:
-                            await self._kube.patch_status(TENANT, None, name, status)
+                            await self._kube.patch_status(TENANT, name, status)
                             persisted = status
                         except KubeError as exc:
                             logger.warning("tenant %s: cannot write status: %s", name, exc)
                             wake_in = min(wake_in, 5.0)
                 full = await signal.wait(wake_in)
         finally:
+            self._sso.forget(first)
             self.wakeups.unregister(name, signal)
             if self._loops.get(name) is loop:
                 del self._loops[name]
@@ -159,7 +166,7 @@ class TenantService:
                     await loop.resync_task
 
     async def reconcile(
-        self, tenant: Tenant, loop: _Loop, *, full: bool
+        self, tenant: TenantConfig, loop: _Loop, *, full: bool
     ) -> tuple[dict[str, Any], float]:
         """One round; returns the status to have and the seconds until the next round."""
         now = utcnow()
@@ -201,20 +208,26 @@ class TenantService:
             wake_in = min(wake_in, max(0.05, loop.next_probe - mono))
         reachable = loop.reach is not None and loop.reach.is_true
         wake_in = min(wake_in, self._schedule_resync(tenant, loop, runtime, reachable, now, mono))
+        sso = await self._sso.reconcile(
+            tenant, runtime if reachable else None, full=full, mono=mono
+        )
+        wake_in = min(wake_in, max(0.05, sso.wake_in))
 
         problems = [
             c for c in (loop.namespace, loop.token_condition, loop.reach) if c and not c.is_true
         ]
+        if sso.blocks_ready and tenant.spec.sso is not None:
+            problems.append(sso.condition)
         if not problems:
             ready = conditions.true(READY, "Ready", "syncing to Zero", generation)
         else:
             first = problems[0]
             ready = conditions.false(READY, first.reason, first.message, generation)
-        parts = [ready, loop.token_condition, loop.reach, loop.namespace]
+        parts = [ready, loop.token_condition, loop.reach, loop.namespace, sso.condition]
         return self._status(tenant, loop, [c for c in parts if c is not None], now), wake_in
 
     def _status(
-        self, tenant: Tenant, loop: _Loop, updates: list[Condition], now: datetime
+        self, tenant: TenantConfig, loop: _Loop, updates: list[Condition], now: datetime
     ) -> dict[str, Any]:
         token = loop.token
         status: dict[str, Any] = {
@@ -239,16 +252,17 @@ class TenantService:
 
     # -- namespace and token -------------------------------------------------------------
 
-    async def _ensure_namespace(self, tenant: Tenant) -> Condition:
+    async def _ensure_namespace(self, tenant: TenantConfig) -> Condition:
         name = tenant.namespace
         labels = {LABEL_TENANT: tenant.name, LABEL_PART_OF: "zero-scim"}
         generation = tenant.generation
         try:
-            namespace = await self._kube.get_namespace(name)
+            namespace = await self._kube.find(NAMESPACE, name)
             if namespace is None:
-                await self._kube.create_namespace(name, labels)
+                new: Namespace = {"metadata": {"name": name, "labels": labels}}
+                await self._kube.create(NAMESPACE, new)
             else:
-                current = (namespace.get("metadata") or {}).get("labels") or {}
+                current = namespace["metadata"].get("labels") or {}
                 owner = current.get(LABEL_TENANT)
                 if owner not in (None, tenant.name):
                     return conditions.false(
@@ -258,12 +272,14 @@ class TenantService:
                         generation,
                     )
                 if owner is None:
-                    await self._kube.label_namespace(name, labels)
+                    await self._kube.merge_patch(
+                        NAMESPACE, name, {"metadata": {"labels": dict(labels)}}
+                    )
         except KubeError as exc:
             return conditions.false("NamespaceReady", "NamespaceError", str(exc), generation)
         return conditions.true("NamespaceReady", "NamespaceReady", f"namespace {name}", generation)
 
-    async def _ensure_token(self, tenant: Tenant, loop: _Loop, now: datetime) -> Condition:
+    async def _ensure_token(self, tenant: TenantConfig, loop: _Loop, now: datetime) -> Condition:
         generation = tenant.generation
         try:
             result = await self._tokens.reconcile(tenant, now)
@@ -289,7 +305,7 @@ class TenantService:
     # -- downstream ----------------------------------------------------------------------
 
     async def _downstream(
-        self, tenant: Tenant, loop: _Loop, mono: float, *, full: bool
+        self, tenant: TenantConfig, loop: _Loop, mono: float, *, full: bool
     ) -> TenantRuntime | None:
         generation = tenant.generation
         probe_due = full or mono >= loop.next_probe
@@ -318,7 +334,7 @@ class TenantService:
             )
         return runtime
 
-    async def _probe(self, tenant: Tenant, runtime: TenantRuntime) -> Condition:
+    async def _probe(self, tenant: TenantConfig, runtime: TenantRuntime) -> Condition:
         """One cheap authenticated request: is Zero there, and does it take our key?"""
         generation = tenant.generation
         budget = float(runtime.spec.timeout_seconds) + 1.0
@@ -342,7 +358,7 @@ class TenantService:
 
     def _schedule_resync(
         self,
-        tenant: Tenant,
+        tenant: TenantConfig,
         loop: _Loop,
         runtime: TenantRuntime | None,
         reachable: bool,
@@ -387,7 +403,7 @@ class TenantService:
 
     def _collect(
         self,
-        tenant: Tenant,
+        tenant: TenantConfig,
         loop: _Loop,
         task: asyncio.Task[ResyncReport],
         now: datetime,
@@ -412,7 +428,7 @@ class TenantService:
 
     # -- deletion ------------------------------------------------------------------------
 
-    async def delete(self, tenant: Tenant) -> ReleaseOutcome:
+    async def delete(self, tenant: TenantConfig) -> ReleaseOutcome:
         """Apply the tenant's deletion policy (see docs/operator.md, "Deleting a tenant")."""
         policy = tenant.spec.deletion_policy if tenant.spec is not None else "Retain"
         owners = self._directory.tenants_of(tenant.namespace)
@@ -420,7 +436,8 @@ class TenantService:
             return ReleaseOutcome(True, "NamespaceConflict", "the namespace is another tenant's")
         if policy == "Retain":
             try:
-                await self._kube.delete_secret(tenant.namespace, SECRET_NAME)
+                with contextlib.suppress(NotFound):
+                    await self._kube.delete(SECRET, SECRET_NAME, tenant.namespace)
             except KubeError as exc:
                 return ReleaseOutcome(False, "KubernetesError", str(exc), retry_after=10.0)
             self._downstreams.invalidate(tenant.namespace)
@@ -441,7 +458,8 @@ class TenantService:
         except DownstreamError as exc:
             return ReleaseOutcome(False, "DeprovisionFailed", str(exc), retry_after=30.0, warn=True)
         try:
-            await self._kube.delete_namespace(tenant.namespace)
+            with contextlib.suppress(NotFound):
+                await self._kube.delete(NAMESPACE, tenant.namespace)
         except KubeError as exc:
             return ReleaseOutcome(False, "KubernetesError", str(exc), retry_after=10.0)
         self._downstreams.invalidate(tenant.namespace)
@@ -467,6 +485,7 @@ class TenantService:
         await asyncio.gather(
             *(delete("group", k) for k in groups), *(delete("account", k) for k in accounts)
         )
+        await runtime.call(lambda z: z.put_sso(None), budget=budget)  # nobody signs in any more
         return len(accounts) + len(groups)
 
 
@@ -483,14 +502,14 @@ _STATUS_FIELDS = (
     "conditions",
 )
 _ROTATIONS = (Action.ROTATE_SCHEDULED, Action.ROTATE_REQUESTED)
-_ORDER = {READY: 0, TOKEN_READY: 1, REACHABLE: 2, "NamespaceReady": 3}
+_ORDER = {READY: 0, TOKEN_READY: 1, REACHABLE: 2, "NamespaceReady": 3, SSO_SYNCED: 4}
 
 
 def _order(updates: list[Condition]) -> list[Condition]:
     return sorted(updates, key=lambda c: _ORDER.get(c.type, 9))
 
 
-def _time(value: Any) -> datetime | None:
+def _time(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
@@ -503,7 +522,7 @@ def _due(at: datetime | None, now: datetime) -> bool:
     return at is not None and now >= at
 
 
-def _condition_true(status: Mapping[str, Any], type_: str) -> bool | None:
+def _condition_true(status: ZeroTenantStatus, type_: str) -> bool | None:
     found = conditions.find(status.get("conditions"), type_)
     return None if found is None else found.get("status") == "True"
 

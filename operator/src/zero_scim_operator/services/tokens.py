@@ -23,7 +23,10 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from zero_scim.kube.coordinates import LABEL_PART_OF, LABEL_TENANT, LABEL_TOKEN
+from zero_scim.kube.client import KubeClient
+from zero_scim.kube.coordinates import LABEL_PART_OF, LABEL_TENANT, LABEL_TOKEN, SECRET
+from zero_scim.kube.errors import AlreadyExists, Conflict
+from zero_scim.kube.secrets import DecodedSecret, secret_object, with_owner
 from zero_scim.kube.tokens import (
     ANNOTATION_ROTATED_AT,
     ANNOTATION_ROTATION_REQUEST,
@@ -35,8 +38,7 @@ from zero_scim.kube.tokens import (
     parse_time,
     secret_data,
 )
-from zero_scim_operator.kube import Conflict, Kube, SecretState
-from zero_scim_operator.models import Tenant
+from zero_scim_operator.models import TenantConfig
 from zero_scim_operator.services.common import EventSink
 
 logger = logging.getLogger(__name__)
@@ -82,7 +84,7 @@ class TokenResult:
         return min(times) if times else None
 
 
-def read_state(secret: SecretState | None) -> TokenState | None:
+def read_state(secret: DecodedSecret | None) -> TokenState | None:
     if secret is None:
         return None
     rotated_raw = secret.annotations.get(ANNOTATION_ROTATED_AT) or secret.creation_timestamp
@@ -127,18 +129,19 @@ def decide(
 
 
 class TokenService:
-    def __init__(self, kube: Kube, events: EventSink) -> None:
+    def __init__(self, kube: KubeClient, events: EventSink) -> None:
         self._kube = kube
         self._events = events
 
-    async def reconcile(self, tenant: Tenant, now: datetime) -> TokenResult:
+    async def reconcile(self, tenant: TenantConfig, now: datetime) -> TokenResult:
         """Create, rotate or trim the tenant's token Secret as due; return its state."""
         spec = tenant.require_spec()
         interval = spec.token_rotation.interval
         grace = spec.token_rotation.grace_period
         namespace = tenant.namespace
         for _ in range(MAX_ATTEMPTS):
-            secret = await self._kube.read_secret(namespace, SECRET_NAME)
+            raw = await self._kube.find(SECRET, SECRET_NAME, namespace)
+            secret = DecodedSecret.from_object(raw) if raw is not None else None
             state = read_state(secret)
             action = decide(state, interval=interval, request=tenant.rotate_request, now=now)
             if action is Action.NONE:
@@ -146,31 +149,26 @@ class TokenService:
                 return TokenResult(state, SECRET_NAME, action, state.next_rotation(interval))
             try:
                 written = await self._write(tenant, secret, action, grace, now)
-            except Conflict:
+            except (AlreadyExists, Conflict):
                 logger.info("token Secret of %s changed meanwhile; deciding again", tenant.name)
                 continue
             new_state = read_state(written)
             assert new_state is not None
             self._announce(tenant, action, new_state)
             return TokenResult(new_state, SECRET_NAME, action, new_state.next_rotation(interval))
-        raise Conflict(f"token Secret of {tenant.name} keeps changing", status=409)
+        raise Conflict(f"token Secret of {tenant.name} keeps changing")
 
     async def _write(
         self,
-        tenant: Tenant,
-        secret: SecretState | None,
+        tenant: TenantConfig,
+        secret: DecodedSecret | None,
         action: Action,
         grace: timedelta,
         now: datetime,
-    ) -> SecretState:
+    ) -> DecodedSecret:
+        """Create or replace the Secret (AlreadyExists/Conflict: someone wrote first)."""
         labels = {LABEL_TOKEN: "true", LABEL_TENANT: tenant.name, LABEL_PART_OF: "zero-scim"}
-        owner = {
-            "apiVersion": "zeroscim.io/v1alpha1",
-            "kind": "ZeroTenant",
-            "name": tenant.name,
-            "uid": tenant.uid,
-            "blockOwnerDeletion": False,
-        }
+        owner = tenant.owner_reference()
         annotations = dict(secret.annotations) if secret is not None else {}
         current = secret.data.get(KEY_TOKEN, "").strip() if secret is not None else ""
         if action is Action.EXPIRE_PREVIOUS:
@@ -194,19 +192,27 @@ class TokenService:
                 annotations[ANNOTATION_ROTATION_REQUEST] = tenant.rotate_request
         merged_labels = {**(secret.labels if secret is not None else {}), **labels}
         if secret is None:
-            return await self._kube.create_secret(
+            body = secret_object(
                 tenant.namespace,
                 SECRET_NAME,
                 data,
                 labels=merged_labels,
                 annotations=annotations,
-                owner=owner,
+                owners=[owner],
             )
-        return await self._kube.replace_secret(
-            secret, data, labels=merged_labels, annotations=annotations, owner=owner
+            return DecodedSecret.from_object(await self._kube.create(SECRET, body))
+        body = secret_object(
+            secret.namespace,
+            secret.name,
+            data,
+            labels=merged_labels,
+            annotations=annotations,
+            owners=with_owner(secret.owner_references, owner),
+            resource_version=secret.resource_version,  # the lock: Conflict if it moved
         )
+        return DecodedSecret.from_object(await self._kube.replace(SECRET, body))
 
-    def _announce(self, tenant: Tenant, action: Action, state: TokenState) -> None:
+    def _announce(self, tenant: TenantConfig, action: Action, state: TokenState) -> None:
         if action is Action.CREATE:
             message = f"token Secret {tenant.namespace}/{SECRET_NAME} created"
             self._events.post(tenant.reference, "Normal", "TokenCreated", message)

@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from zero_scim.kube.client import KubeClient
 from zero_scim.kube.coordinates import LABEL_SCIM_ID, USER
+from zero_scim.kube.errors import Conflict, KubeError
 from zero_scim.kube.tokens import format_time
 from zero_scim_operator import conditions
 from zero_scim_operator.directory import SYNCED, Directory, UserEntry
@@ -24,7 +26,6 @@ from zero_scim_operator.downstream import (
     PermanentError,
     TransientError,
 )
-from zero_scim_operator.kube import Conflict, Kube, KubeError
 from zero_scim_operator.mapping import (
     InvalidObject,
     account_fingerprint,
@@ -62,7 +63,7 @@ class UserService:
         self,
         downstreams: Downstreams,
         directory: Directory,
-        kube: Kube,
+        kube: KubeClient,
         events: EventSink,
         config: OperatorConfig,
     ) -> None:
@@ -183,17 +184,17 @@ class UserService:
         # The index is fed by the same watch, but per-object workers run concurrently:
         # confirm with the API server's watch cache (at least as fresh as our watch).
         try:
-            items = await self._kube.list_objects(
+            users = await self._kube.list_page(
                 USER,
                 user.namespace,
                 label_selector=f"{LABEL_SCIM_ID}={user.scim_id}",
-                cached=True,
+                resource_version="0",
             )
         except KubeError as exc:
             logger.warning("cannot confirm renames of %s: %s", user.name, exc)
             return None
-        for item in items:
-            other = ScimObject.from_body(item)
+        for item in users["items"]:
+            other = ScimObject.from_object(item)
             if other.name != user.name and not other.deleting and other.scim_id == user.scim_id:
                 return other.name
         return None
@@ -234,10 +235,10 @@ class UserService:
         that happened during the listing: nothing is sent.
         """
         for _ in range(3):
-            body = await self._kube.get_object(USER, namespace, name)
+            body = await self._kube.find(USER, name, namespace)
             if body is None:
                 return None
-            user = ScimObject.from_body(body)
+            user = ScimObject.from_object(body)
             if user.deleting:
                 return None
             if seen is not None and UserEntry.from_body(body).synced:
@@ -255,7 +256,7 @@ class UserService:
             status["kopf"] = {"handledGeneration": user.generation}
             try:
                 await self._kube.patch_status(
-                    USER, namespace, name, status, resource_version=user.resource_version
+                    USER, name, status, namespace, resource_version=user.resource_version
                 )
             except Conflict:
                 continue  # changed meanwhile: read again, sync the newer spec

@@ -1,15 +1,14 @@
-"""Which member-log entries a group's sync must read and apply (pure; no I/O).
+"""Which entries a group's sync must read and apply downstream (the operator's plan).
 
-The log (docs/architecture.md, "Group members") is a sequence of ScimMemberBatch
-entries: Deltas (add/remove lists) and Snapshots (the whole set as of their seq, maybe in
-parts). The operator has applied everything up to ``status.membersSyncedSeq`` (S):
+The operator has applied everything up to ``status.membersSyncedSeq`` (S):
 
 * **Deltas**: the entries S+1, S+2, … are all present → apply their Deltas in order (a
   Snapshot met in order restates what the Deltas before it produced: nothing to do).
 * **Full**: an entry the operator needs is gone (compacted away — a gap), or a full pass
   was asked for (resync, unknown member count) → take the newest complete Snapshot, the
-  Deltas after it, and diff the result against Zero's member listing.
+  Deltas after it, and diff the result against the downstream's member listing.
 * **Wait**: the log is incomplete right now (a Snapshot still being written); try again.
+* **Nothing**: the group is synced up to the newest entry.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from zero_scim_operator.models import BatchEntry
+from zero_scim.memberlog._entries import EntryHeader
 
 #: Most Deltas applied in one round (the round then records its progress and goes on).
 MAX_DELTAS_PER_ROUND = 200
@@ -31,14 +30,14 @@ class Nothing:
 
 @dataclass(frozen=True)
 class Deltas:
-    entries: tuple[BatchEntry, ...]  # Deltas only, in seq order
+    entries: tuple[EntryHeader, ...]  # Deltas only, in seq order
     upto: int  # the seq the group is synced to once they are applied
 
 
 @dataclass(frozen=True)
 class Full:
-    snapshot: tuple[BatchEntry, ...]  # all parts of the base Snapshot (empty: none)
-    deltas: tuple[BatchEntry, ...]  # Deltas after it, in seq order
+    snapshot: tuple[EntryHeader, ...]  # all parts of the base Snapshot (empty: none)
+    deltas: tuple[EntryHeader, ...]  # Deltas after it, in seq order
     upto: int
 
 
@@ -50,15 +49,18 @@ class Wait:
 Plan = Nothing | Deltas | Full | Wait
 
 
-def _by_seq(entries: Iterable[BatchEntry]) -> dict[int, list[BatchEntry]]:
-    by_seq: dict[int, list[BatchEntry]] = defaultdict(list)
+def _by_seq(entries: Iterable[EntryHeader]) -> dict[int, list[EntryHeader]]:
+    by_seq: dict[int, list[EntryHeader]] = defaultdict(list)
     for entry in entries:
         by_seq[entry.seq].append(entry)
     return by_seq
 
 
-def complete_snapshots(by_seq: dict[int, list[BatchEntry]]) -> dict[int, tuple[BatchEntry, ...]]:
-    result: dict[int, tuple[BatchEntry, ...]] = {}
+def complete_snapshots(
+    by_seq: dict[int, list[EntryHeader]],
+) -> dict[int, tuple[EntryHeader, ...]]:
+    """Every seq whose Snapshot has all its parts, with the parts in order."""
+    result: dict[int, tuple[EntryHeader, ...]] = {}
     for seq, items in by_seq.items():
         snapshots = [e for e in items if e.type == "Snapshot"]
         if not snapshots:
@@ -70,13 +72,14 @@ def complete_snapshots(by_seq: dict[int, list[BatchEntry]]) -> dict[int, tuple[B
     return result
 
 
-def plan(entries: Sequence[BatchEntry], synced_seq: int, *, full: bool = False) -> Plan:
+def plan(entries: Sequence[EntryHeader], synced_seq: int, *, full: bool = False) -> Plan:
+    """What to do for a group synced to ``synced_seq`` whose log holds ``entries``."""
     by_seq = _by_seq(entries)
     latest = max(by_seq, default=0)
     if not full:
         if latest <= synced_seq:
             return Nothing()
-        deltas: list[BatchEntry] = []
+        deltas: list[EntryHeader] = []
         upto = synced_seq
         for seq in range(synced_seq + 1, latest + 1):
             items = by_seq.get(seq)
@@ -93,10 +96,10 @@ def plan(entries: Sequence[BatchEntry], synced_seq: int, *, full: bool = False) 
     return _full(by_seq, latest)
 
 
-def _full(by_seq: dict[int, list[BatchEntry]], latest: int) -> Plan:
+def _full(by_seq: dict[int, list[EntryHeader]], latest: int) -> Plan:
     snapshots = complete_snapshots(by_seq)
     base = max((s for s in snapshots if s <= latest), default=0)
-    deltas: list[BatchEntry] = []
+    deltas: list[EntryHeader] = []
     for seq in range(base + 1, latest + 1):
         items = by_seq.get(seq)
         if not items:
