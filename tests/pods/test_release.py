@@ -10,6 +10,7 @@ CRDs and the tenant's data.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -36,16 +37,18 @@ from tests.pods.support import (
     user_body,
     wait_in_zero,
 )
+from zero_scim.kube.client import KubeClient
 from zero_scim.kube.coordinates import ANNOTATION_ROTATE, GROUP, TENANT, VERSION
 from zero_scim.kube.tokens import KEY_TOKEN, SECRET_NAME
 from zero_scim_dev.cluster.errors import ClusterError
 from zero_scim_dev.cluster.node import NodeCluster
+from zero_scim_dev.demo import ensure_demo_tenant, wait_accepted, wait_token
 from zero_scim_dev.pods import (
+    Endpoints,
+    accounts_in_cluster,
     chart_dir,
-    declare_demo_tenant,
     release_endpoints,
     release_values,
-    wait_accepted,
 )
 
 #: Generous: on 2 shared cores one step (an install, an upgrade under load) takes minutes.
@@ -124,24 +127,28 @@ def release(pods: PodCluster) -> Iterator[Release]:
             wait="watcher", timeout=INSTALL_TIMEOUT,
         )  # fmt: skip
     print(f"\nhelm install --wait: all Pods Ready after {time.monotonic() - started:.1f}s")
-    endpoints = release_endpoints(pods.kube.api, namespace, FULLNAME)
-    declare_demo_tenant(
-        pods.kube.api,
-        accounts_in_cluster=f"http://{FULLNAME}-accounts.{namespace}.svc",
-        api_key=endpoints.accounts_api_key,
-        tenant=tenant,
-    )
+    endpoints, token = asyncio.run(_declare_tenant(pods.kube.kubeconfig, namespace, tenant))
     result = Release(
         pods, namespace, tenant, values, endpoints.scim_base_url, endpoints.accounts_url,
         endpoints.accounts_api_key, endpoints.accounts_admin_token,
     )  # fmt: skip
-    token = eventually(result.token, "the tenant's token from the operator Pod", 120)
     wait_accepted(result.base_url, token, time.monotonic() + 120)
     try:
         yield result
     finally:
         if pods.node is None:  # a given cluster: clean up (the local one is thrown away)
             _clean_up(pods, result)
+
+
+async def _declare_tenant(kubeconfig: Path, namespace: str, tenant: str) -> tuple[Endpoints, str]:
+    """The release's endpoints, and a demo tenant on its accounts Service with the token
+    the operator Pod issued for it (as ``zero-scim dev --pods`` declares its own)."""
+    async with await KubeClient.connect(kubeconfig) as kube:
+        endpoints = await release_endpoints(kube, namespace, FULLNAME)
+        accounts = accounts_in_cluster(FULLNAME, namespace)
+        await ensure_demo_tenant(kube, accounts, endpoints.accounts_api_key, tenant=tenant)
+        token = await wait_token(kube, time.monotonic() + 120, tenant=tenant)
+    return endpoints, token
 
 
 def _clean_up(pods: PodCluster, result: Release) -> None:

@@ -20,29 +20,29 @@ unless the cluster was already running, which then stays up.
 from __future__ import annotations
 
 import argparse
-import base64
+import asyncio
 import contextlib
 import signal
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zero_scim.kube.tokens import KEY_TOKEN, SECRET_NAME
+from zero_scim.kube.client import KubeClient
+from zero_scim.kube.coordinates import SECRET
+from zero_scim.kube.secrets import DecodedSecret
 from zero_scim_dev.cluster.build import Progress, _stderr_progress, ensure_binaries
 from zero_scim_dev.cluster.errors import ClusterError
 from zero_scim_dev.cluster.node import NodeCluster
+from zero_scim_dev.demo import DEMO, ORG, declare_demo, wait_accepted
 from zero_scim_dev.image.build import TAG, Built, build_images
 from zero_scim_dev.image.engine import Podman
 from zero_scim_dev.image.errors import ImageError
+from zero_scim_dev.kinds import SERVICE
 
 RELEASE = "zero-scim"
 NAMESPACE = "zero-scim"
-DEMO = "demo"
-ORG = "demo-org"
 INSTALL_TIMEOUT = 300
 
 
@@ -80,97 +80,29 @@ class Endpoints:
     accounts_admin_token: str
 
 
-def _secret(core: Any, namespace: str, name: str, key: str) -> str:
-    data = core.read_namespaced_secret(name, namespace).data or {}
-    raw = data.get(key, "")
-    return base64.b64decode(raw).decode() if raw else ""
-
-
-def service_url(core: Any, namespace: str, name: str) -> str:
-    service = core.read_namespaced_service(name, namespace)
-    port = service.spec.ports[0].port
-    host = service.spec.cluster_ip
+async def service_url(kube: KubeClient, namespace: str, name: str) -> str:
+    """``http://<ClusterIP>[:<port>]`` of a Service (its first port)."""
+    spec = (await kube.get(SERVICE, name, namespace)).get("spec", {})
+    port = spec.get("ports", [{"port": 80}])[0]["port"]
+    host = spec.get("clusterIP", "")
     return f"http://{host}" if port == 80 else f"http://{host}:{port}"
 
 
-def release_endpoints(api_client: Any, namespace: str, fullname: str) -> Endpoints:
-    from kubernetes import client
-
-    core = client.CoreV1Api(api_client)
+async def release_endpoints(kube: KubeClient, namespace: str, fullname: str) -> Endpoints:
+    """Where the release's API and accounts Services are, and the accounts' keys."""
     accounts = f"{fullname}-accounts"
+    keys = DecodedSecret.from_object(await kube.get(SECRET, accounts, namespace)).data
     return Endpoints(
-        scim_base_url=f"{service_url(core, namespace, f'{fullname}-api')}/scim/v2",
-        accounts_url=service_url(core, namespace, accounts),
-        accounts_api_key=_secret(core, namespace, accounts, "apiKey"),
-        accounts_admin_token=_secret(core, namespace, accounts, "adminToken"),
+        scim_base_url=f"{await service_url(kube, namespace, f'{fullname}-api')}/scim/v2",
+        accounts_url=await service_url(kube, namespace, accounts),
+        accounts_api_key=keys.get("apiKey", ""),
+        accounts_admin_token=keys.get("adminToken", ""),
     )
 
 
-def declare_demo_tenant(
-    api_client: Any, *, accounts_in_cluster: str, api_key: str, tenant: str = DEMO
-) -> None:
-    """The demo ZeroTenant, its namespace and its Zero API key Secret (idempotent)."""
-    from kubernetes import client
-
-    from zero_scim.kube.coordinates import GROUP, TENANT, VERSION, tenant_manifest
-
-    core = client.CoreV1Api(api_client)
-    custom = client.CustomObjectsApi(api_client)
-    with contextlib.suppress(client.ApiException):
-        core.create_namespace({"metadata": {"name": tenant}})
-    secret = {"metadata": {"name": "zero-api-key"}, "stringData": {"apiKey": api_key}}
-    try:
-        core.create_namespaced_secret(tenant, secret)
-    except client.ApiException:
-        core.replace_namespaced_secret("zero-api-key", tenant, secret)
-    spec = {
-        "namespace": tenant,
-        "displayName": "Demo tenant",
-        "downstream": {
-            "baseUrl": accounts_in_cluster,
-            "orgId": ORG,
-            "apiKeySecretRef": {"name": "zero-api-key"},
-            "resyncInterval": "1m",
-        },
-    }
-    try:
-        custom.create_cluster_custom_object(
-            GROUP, VERSION, TENANT.plural, tenant_manifest(tenant, spec)
-        )
-    except client.ApiException as exc:
-        if exc.status != 409:
-            raise
-        custom.patch_cluster_custom_object(GROUP, VERSION, TENANT.plural, tenant, {"spec": spec})
-
-
-def wait_token(api_client: Any, namespace: str, deadline: float) -> str:
-    from kubernetes import client
-
-    core = client.CoreV1Api(api_client)
-    while time.monotonic() < deadline:
-        with contextlib.suppress(client.ApiException):
-            token = _secret(core, namespace, SECRET_NAME, KEY_TOKEN)
-            if token:
-                return token
-        time.sleep(0.5)
-    raise ClusterError("the operator Pod did not issue the demo tenant's token in time")
-
-
-def wait_accepted(base_url: str, token: str, deadline: float) -> None:
-    """Until the API Service answers 200 to the token (kube-proxy's rules and the API's
-    token watch both follow a moment after the Pods are Ready)."""
-    request = urllib.request.Request(
-        f"{base_url}/ServiceProviderConfig", headers={"Authorization": f"Bearer {token}"}
-    )
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(request, timeout=3) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.5)
-    raise ClusterError("the SCIM API Service did not accept the demo token in time")
+async def _endpoints(kubeconfig: Path) -> Endpoints:
+    async with await KubeClient.connect(kubeconfig) as kube:
+        return await release_endpoints(kube, NAMESPACE, RELEASE)
 
 
 def install(kubeconfig: Path, values: dict[str, Any], *, name: str = RELEASE,
@@ -209,13 +141,16 @@ def uninstall(kubeconfig: Path, *, name: str = RELEASE, namespace: str = NAMESPA
         helm.uninstall(name, ignore_not_found=True, wait="watcher", timeout=120)
 
 
+def accounts_in_cluster(fullname: str = RELEASE, namespace: str = NAMESPACE) -> str:
+    """The release's accounts Service as the operator Pod reaches it (cluster DNS)."""
+    return f"http://{fullname}-accounts.{namespace}.svc"
+
+
 def say(message: str) -> None:
     _stderr_progress(f"zero-scim dev: {message}")
 
 
 def run(args: argparse.Namespace) -> int:
-    from kubernetes import config
-
     node = NodeCluster(args.data_dir)
     was_running = bool(node.state_path.exists() and node.status().get("ready"))
     stopping = threading.Event()
@@ -230,15 +165,11 @@ def run(args: argparse.Namespace) -> int:
         built = {b.target: b.reference for b in prepare_images(node, _stderr_progress)}
         say(f"helm install {RELEASE} (API x2, operator, accounts)")
         install(kubeconfig, release_values(built))
-        api_client = config.new_client_from_config(config_file=str(kubeconfig))
-        endpoints = release_endpoints(api_client, NAMESPACE, RELEASE)
-        declare_demo_tenant(
-            api_client,
-            accounts_in_cluster=f"http://{RELEASE}-accounts.{NAMESPACE}.svc",
-            api_key=endpoints.accounts_api_key,
-        )
+        endpoints = asyncio.run(_endpoints(kubeconfig))
         deadline = time.monotonic() + args.timeout
-        token = wait_token(api_client, DEMO, deadline)
+        token = asyncio.run(
+            declare_demo(kubeconfig, accounts_in_cluster(), endpoints.accounts_api_key, deadline)
+        )
         wait_accepted(endpoints.scim_base_url, token, deadline)
         base_url = endpoints.scim_base_url
         print(f"SCIM_BASE_URL={base_url}")

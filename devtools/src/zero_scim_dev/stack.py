@@ -19,33 +19,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import secrets
 import signal
 import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-from zero_scim.jsondata import JsonObject
-from zero_scim.kube.client import KubeClient
-from zero_scim.kube.coordinates import NAMESPACE, SECRET, TENANT, tenant_manifest
-from zero_scim.kube.errors import AlreadyExists, KubeError
-from zero_scim.kube.objects import Namespace, Secret
-from zero_scim.kube.secrets import DecodedSecret
-from zero_scim.kube.tokens import KEY_TOKEN, SECRET_NAME
 from zero_scim_dev import sso
 from zero_scim_dev.cluster.build import ensure_binaries
 from zero_scim_dev.cluster.cluster import LocalCluster, default_data_dir
 from zero_scim_dev.cluster.errors import ClusterError
 from zero_scim_dev.crds import apply_crds_to
+from zero_scim_dev.demo import DEMO, ORG, declare_demo, wait_accepted
 from zero_scim_dev.supervisor import Stack, say
-
-DEMO = "demo"
-ORG = "demo-org"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,79 +58,6 @@ def _port(preferred: int) -> int:
             say(f"port {preferred} is busy; using a free one")
             return 0
     return preferred
-
-
-async def _ensure_demo_tenant(
-    kube: KubeClient, accounts_url: str, api_key: str, sign_in: bool = False
-) -> None:
-    namespace: Namespace = {"metadata": {"name": DEMO}}
-    with contextlib.suppress(AlreadyExists):
-        await kube.create(NAMESPACE, namespace)
-    secret: Secret = {
-        "metadata": {"name": "zero-api-key", "namespace": DEMO},
-        "stringData": {"apiKey": api_key},
-    }
-    try:
-        await kube.create(SECRET, secret)
-    except AlreadyExists:
-        await kube.replace(SECRET, secret)
-    spec: JsonObject = {
-        "namespace": DEMO,
-        "displayName": "Demo tenant",
-        "downstream": {
-            "baseUrl": accounts_url,
-            "orgId": ORG,
-            "apiKeySecretRef": {"name": "zero-api-key"},
-            "resyncInterval": "1m",
-        },
-        **({"sso": {"entraTenantId": sso.DEMO_TENANT_ID}} if sign_in else {}),
-    }
-    try:
-        await kube.create(TENANT, tenant_manifest(DEMO, spec))
-    except AlreadyExists:
-        await kube.merge_patch(TENANT, DEMO, {"spec": spec})
-
-
-async def _wait_token(kube: KubeClient, deadline: float, stack: Stack) -> str:
-    while time.monotonic() < deadline:
-        stack.check()
-        with contextlib.suppress(KubeError):
-            secret = await kube.find(SECRET, SECRET_NAME, DEMO)
-            token = DecodedSecret.from_object(secret).data.get(KEY_TOKEN) if secret else None
-            if token:
-                return token
-        await asyncio.sleep(0.3)
-    raise ClusterError("the operator did not create the demo tenant's token in time")
-
-
-async def _declare_demo(
-    kubeconfig: Path,
-    accounts_url: str,
-    api_key: str,
-    deadline: float,
-    stack: Stack,
-    sign_in: bool = False,
-) -> str:
-    """Declare the demo tenant; its token once the operator has issued it."""
-    async with await KubeClient.connect(kubeconfig) as kube:
-        await _ensure_demo_tenant(kube, accounts_url, api_key, sign_in)
-        return await _wait_token(kube, deadline, stack)
-
-
-def _wait_accepted(base_url: str, token: str, deadline: float, stack: Stack) -> None:
-    request = urllib.request.Request(
-        f"{base_url}/ServiceProviderConfig", headers={"Authorization": f"Bearer {token}"}
-    )
-    while time.monotonic() < deadline:
-        stack.check()
-        try:
-            with urllib.request.urlopen(request, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.3)
-    raise ClusterError("the SCIM API did not accept the demo token in time")
 
 
 def _api_key(data_dir: Path) -> str:
@@ -214,10 +129,13 @@ def run(args: argparse.Namespace) -> int:
         )
         deadline = time.monotonic() + args.timeout
         token = asyncio.run(
-            _declare_demo(kubeconfig, accounts.url, api_key, deadline, stack, sign_in is not None)
-        )
+            declare_demo(
+                kubeconfig, accounts.url, api_key, deadline,
+                sign_in=sign_in is not None, check=stack.check,
+            )
+        )  # fmt: skip
         base_url = f"{api.url}/scim/v2"
-        _wait_accepted(base_url, token, deadline, stack)
+        wait_accepted(base_url, token, deadline, stack.check)
         if sign_in is not None:
             sso.provision_demo(base_url, token)
             sso.wait_signin_ready(accounts.url, ORG, api_key, deadline)

@@ -42,6 +42,7 @@ from zero_scim.kube.errors import (
 )
 from zero_scim.kube.objects import Namespace, ScimGroup, ScimUser
 from zero_scim.kube.secrets import DecodedSecret, secret_object
+from zero_scim_dev.kinds import POD, Pod
 
 pytestmark = pytest.mark.cluster
 
@@ -100,6 +101,33 @@ async def test_a_delete_with_finalizers_answers_the_object(
     assert still_there is not None and still_there["metadata"].get("deletionTimestamp")
     await client.merge_patch(USER, "u-final", {"metadata": {"finalizers": None}}, namespace)
     assert await client.find(USER, "u-final", namespace) is None
+
+
+async def test_a_pod_delete_takes_its_grace_period(client: KubeClient, namespace: str) -> None:
+    """A Pod bound to a node is deleted gracefully: with no kubelet to confirm, it stays,
+    carrying the grace period the delete asked for; 0 removes it at once."""
+    pod: Pod = {
+        "metadata": {"name": "p-grace"},
+        "spec": {
+            "nodeName": "no-such-node",
+            "containers": [{"name": "c", "image": "localhost/none:1"}],
+            "automountServiceAccountToken": False,
+        },
+    }
+    for _ in range(100):  # the namespace's default ServiceAccount comes a moment after it
+        try:
+            await client.create(POD, pod, namespace)
+            break
+        except Forbidden:
+            await asyncio.sleep(0.1)
+    else:
+        pytest.fail("the namespace's default ServiceAccount never appeared")
+    pending = await client.delete(POD, "p-grace", namespace, grace_period_seconds=7)
+    assert pending is not None and pending["metadata"].get("deletionTimestamp")
+    assert pending["metadata"].get("deletionGracePeriodSeconds") == 7
+    assert await client.find(POD, "p-grace", namespace) is not None
+    await client.delete(POD, "p-grace", namespace, grace_period_seconds=0)
+    assert await client.find(POD, "p-grace", namespace) is None
 
 
 async def test_merge_patches_with_a_resource_version_precondition(

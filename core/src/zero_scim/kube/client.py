@@ -443,10 +443,14 @@ class KubeClient:
         *,
         uid: str | None = None,
         resource_version: str | None = None,
+        grace_period_seconds: int | None = None,
         timeout: float | None = None,
     ) -> ObjectT | None:
         """Delete, if the object is still the one with ``uid``/``resource_version``
         (:class:`~zero_scim.kube.errors.Conflict` otherwise).
+
+        ``grace_period_seconds`` (Pods): how long the kubelet lets the containers stop
+        instead of the Pod's own ``terminationGracePeriodSeconds``.
 
         Returns None if the server answered with a ``Status`` (the object is gone: how
         custom resources and Secrets answer), else the object as the server returned it:
@@ -461,6 +465,8 @@ class KubeClient:
         body: JsonObject = {"kind": "DeleteOptions", "apiVersion": "v1"}
         if preconditions:
             body["preconditions"] = dict(preconditions)
+        if grace_period_seconds is not None:
+            body["gracePeriodSeconds"] = grace_period_seconds
         answer = await self.request(
             "DELETE", kind.path(namespace, name), body=body, timeout=timeout
         )

@@ -38,6 +38,7 @@ class ObjectMeta(TypedDict, total=False):
     generation: int
     creationTimestamp: str
     deletionTimestamp: str
+    deletionGracePeriodSeconds: int
     labels: dict[str, str]
     annotations: dict[str, str]
     finalizers: list[str]

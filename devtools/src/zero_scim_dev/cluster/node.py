@@ -24,6 +24,7 @@ Files, besides the control plane's (:mod:`zero_scim_dev.cluster.cluster`)::
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -34,11 +35,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import yaml
 
+from zero_scim.kube.client import KubeClient
+from zero_scim.kube.errors import AlreadyExists, KubeError, NotFound
 from zero_scim_dev.cluster.build import Binaries, Progress, _stderr_progress, cache_root
 from zero_scim_dev.cluster.cluster import (
     PROCESS_ORDER,
@@ -51,6 +54,15 @@ from zero_scim_dev.cluster.cluster import (
 from zero_scim_dev.cluster.errors import ClusterError
 from zero_scim_dev.cluster.hoststate import HostState, record, restore
 from zero_scim_dev.cluster.pki import Pki, ensure_client_cert, ensure_pki
+from zero_scim_dev.kinds import (
+    CLUSTER_ROLE,
+    CLUSTER_ROLE_BINDING,
+    NODE,
+    POD,
+    RBAC_GROUP,
+    ClusterRole,
+    ClusterRoleBinding,
+)
 
 NODE_NAME = "zero-scim-node"
 BRIDGE = "zsbr0"
@@ -375,28 +387,10 @@ state = "{RUN_DIR / "containerd"}"
         self.load_image(PAUSE_IMAGE, podman.image_id(PAUSE_IMAGE), podman.save_to)
 
     def _start_dns(self, pki: Pki, state: State) -> None:
-        from kubernetes import client, config
-
-        api = config.new_client_from_config(config_file=str(self.kubeconfig))
-        rbac = client.RbacAuthorizationV1Api(api)
-        role = {
-            "metadata": {"name": "zero-scim:dns"},
-            "rules": [
-                {"apiGroups": [""], "resources": ["services", "endpoints"], "verbs": ["list"]}
-            ],
-        }
-        binding = {
-            "metadata": {"name": "zero-scim:dns"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                        "name": "zero-scim:dns"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
-                          "name": "zero-scim:dns"}],
-        }  # fmt: skip
-        with contextlib.suppress(client.ApiException):
-            rbac.create_cluster_role(role)
-        with contextlib.suppress(client.ApiException):
-            rbac.create_cluster_role_binding(binding)
-        api.close()
+        try:
+            asyncio.run(self._with_client(self._grant_dns))
+        except KubeError as exc:
+            raise ClusterError(f"could not grant the DNS stand-in its role: {exc}") from exc
         env = {
             **os.environ,
             "ZS_DNS_API": f"https://{BRIDGE_IP}:{state.ports.apiserver}",
@@ -550,39 +544,67 @@ state = "{RUN_DIR / "containerd"}"
 
     # -- stopping ----------------------------------------------------------------------
     def _uncordon(self) -> None:
-        from kubernetes import client, config
+        async def uncordon(kube: KubeClient) -> None:
+            await kube.merge_patch(NODE, NODE_NAME, {"spec": {"unschedulable": None}})
 
-        api = config.new_client_from_config(config_file=str(self.kubeconfig))
-        with contextlib.suppress(client.ApiException):
-            client.CoreV1Api(api).patch_node(NODE_NAME, {"spec": {"unschedulable": None}})
-        api.close()
+        try:
+            asyncio.run(self._with_client(uncordon))
+        except KubeError as exc:
+            raise ClusterError(f"could not uncordon the node: {exc}") from exc
 
     def _drain(self) -> None:
         """Cordon the node and delete its Pods while the kubelet still runs, so that
         every Pod's volumes, network (CNI DEL) and cgroups are cleaned up by their owners.
         Deployments stay (and are back at the next ``up``)."""
-        from kubernetes import client, config
-
-        api = config.new_client_from_config(config_file=str(self.kubeconfig))
-        core = client.CoreV1Api(api)
         try:
-            core.patch_node(NODE_NAME, {"spec": {"unschedulable": True}})
-            selector = f"spec.nodeName={NODE_NAME}"
-            for pod in core.list_pod_for_all_namespaces(field_selector=selector).items:
-                with contextlib.suppress(client.ApiException):
-                    core.delete_namespaced_pod(
-                        pod.metadata.name, pod.metadata.namespace, grace_period_seconds=5
-                    )
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                left = core.list_pod_for_all_namespaces(field_selector=selector).items
-                if not left and not self._tasks():
-                    break
-                time.sleep(0.5)
-        except (client.ApiException, OSError) as exc:
+            asyncio.run(self._with_client(self._drain_pods))
+        except (KubeError, OSError) as exc:
             self.progress(f"zero-scim: could not drain the node: {exc}")
-        finally:
-            api.close()
+
+    async def _drain_pods(self, kube: KubeClient) -> None:
+        await kube.merge_patch(NODE, NODE_NAME, {"spec": {"unschedulable": True}})
+        selector = f"spec.nodeName={NODE_NAME}"
+        on_node, _ = await kube.list_all(POD, field_selector=selector)
+        for pod in on_node:
+            with contextlib.suppress(NotFound):
+                await kube.delete(
+                    POD,
+                    pod["metadata"].get("name", ""),
+                    pod["metadata"].get("namespace"),
+                    grace_period_seconds=5,
+                )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            left, _ = await kube.list_all(POD, field_selector=selector)
+            if not left and not self._tasks():
+                return
+            await asyncio.sleep(0.5)
+
+    @staticmethod
+    async def _grant_dns(kube: KubeClient) -> None:
+        """The DNS stand-in's identity may list Services and Endpoints, nothing else."""
+        name = "zero-scim:dns"
+        role: ClusterRole = {
+            "metadata": {"name": name},
+            "rules": [
+                {"apiGroups": [""], "resources": ["services", "endpoints"], "verbs": ["list"]}
+            ],
+        }
+        binding: ClusterRoleBinding = {
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": name},
+            "subjects": [{"apiGroup": RBAC_GROUP, "kind": "User", "name": name}],
+        }
+        with contextlib.suppress(AlreadyExists):
+            await kube.create(CLUSTER_ROLE, role)
+        with contextlib.suppress(AlreadyExists):
+            await kube.create(CLUSTER_ROLE_BINDING, binding)
+
+    async def _with_client(self, call: Callable[[KubeClient], Awaitable[None]]) -> None:
+        """``call`` with a client of the admin kubeconfig (its own event loop: the callers
+        are synchronous)."""
+        async with await KubeClient.connect(self.kubeconfig, timeout=30) as kube:
+            await call(kube)
 
     def _tasks(self) -> list[str]:
         try:
