@@ -16,7 +16,10 @@
 //   login form                             fields `login` and `password`
 //
 // Usage: node server.mjs --config FILE [--host 127.0.0.1] [--port 0] [--public-host localhost]
-// Prints `IDP_URL=<base>` once listening. The config file (JSON):
+//                        [--tls-cert FILE --tls-key FILE]
+// Prints `IDP_URL=<base>` once listening: http, or https with a certificate (for a relying
+// party that is not on this host's loopback; it fetches its own token endpoint too, so
+// NODE_EXTRA_CA_CERTS must name the certificate's CA). The config file (JSON):
 //
 //   { "adminToken": "...",
 //     "tenants": [{ "id": "<guid>", "name": "Contoso" }, ...],
@@ -36,6 +39,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { parseArgs } from 'node:util';
 
 import * as jose from 'jose';
@@ -47,12 +51,18 @@ const { values: args } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '0' },
     'public-host': { type: 'string', default: 'localhost' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
   },
 });
-if (!args.config) {
-  process.stderr.write('usage: node server.mjs --config FILE [--host H] [--port P]\n');
+if (!args.config || !args['tls-cert'] !== !args['tls-key']) {
+  process.stderr.write(
+    'usage: node server.mjs --config FILE [--host H] [--port P] [--public-host N] ' +
+      '[--tls-cert FILE --tls-key FILE]\n',
+  );
   process.exit(2);
 }
+const scheme = args['tls-cert'] ? 'https' : 'http';
 const config = JSON.parse(fs.readFileSync(args.config, 'utf8'));
 const adminToken = process.env.IDP_ADMIN_TOKEN || config.adminToken;
 if (!adminToken) {
@@ -78,8 +88,8 @@ const cookieKeys = [crypto.randomBytes(32).toString('base64url')];
 let signingKeys = []; // private JWKs, newest first
 let tamper = null; // {mode}: applied to the next ID token, then cleared
 const requestCounts = new Map(); // path -> requests served
-let base = ''; // http://<public-host>:<port>
-let internal = ''; // http://<host>:<port>, for the organizations token endpoint
+let base = ''; // http(s)://<public-host>:<port>
+let internal = ''; // http(s)://<host>:<port>, for the organizations token endpoint
 
 function putUser(oid, body) {
   if (!GUID.test(oid)) throw new BadInput('oid must be a lower-case GUID');
@@ -599,18 +609,25 @@ async function main() {
   for (const user of config.users || []) putUser(user.oid, user);
   for (const client of config.clients || []) putClient(client.client_id, client);
 
-  const server = http.createServer((req, res) => {
+  const serve = (req, res) => {
     handle(req, res).catch((error) => {
       if (res.headersSent) return res.end();
       if (error instanceof BadInput) return send(res, 400, { error: 'bad_request', message: error.message });
       process.stderr.write(`${error.stack || error}\n`);
       return send(res, 500, { error: 'server_error' });
     });
-  });
+  };
+  const server =
+    scheme === 'https'
+      ? https.createServer(
+          { cert: fs.readFileSync(args['tls-cert']), key: fs.readFileSync(args['tls-key']) },
+          serve,
+        )
+      : http.createServer(serve);
   server.listen(Number(args.port), args.host, () => {
     const { port } = server.address();
-    base = `http://${args['public-host']}:${port}`;
-    internal = `http://${args.host.includes(':') ? `[${args.host}]` : args.host}:${port}`;
+    base = `${scheme}://${args['public-host']}:${port}`;
+    internal = `${scheme}://${args.host.includes(':') ? `[${args.host}]` : args.host}:${port}`;
     rebuildProviders();
     process.stdout.write(`IDP_URL=${base}\n`);
   });

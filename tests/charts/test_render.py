@@ -406,6 +406,27 @@ def test_the_accounts_service_signs_people_in_with_a_secret_from_a_secret() -> N
         render({"accounts": {"enabled": True, "sso": {"enabled": True}}})
 
 
+def test_the_accounts_service_can_trust_a_private_authoritys_ca() -> None:
+    """A ConfigMap of CA certificates, mounted read-only and named by SSL_CERT_FILE (which
+    the service's HTTP client reads), for an identity provider with a private CA."""
+    values = ci_values(CHART / "ci" / "accounts-sso-values.yaml")
+    values["accounts"]["sso"]["caBundle"] = {"configMapName": "idp-ca"}
+    pod = one(render(values), "Deployment", "-accounts")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["SSL_CERT_FILE"] == "/etc/zero-accounts/sso-ca/ca.crt"
+    mount = {"name": "sso-ca", "mountPath": "/etc/zero-accounts/sso-ca", "readOnly": True}
+    assert mount in container["volumeMounts"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "sso-ca"]
+    assert volume["configMap"] == {"name": "idp-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+    # Without it, or without sign-in, the image's public CAs and no extra volume.
+    values["accounts"]["sso"]["enabled"] = False
+    for plain_values in (ci_values(CHART / "ci" / "accounts-sso-values.yaml"), values):
+        plain = one(render(plain_values), "Deployment", "-accounts")["spec"]["template"]["spec"]
+        assert "SSL_CERT_FILE" not in {e["name"] for e in plain["containers"][0]["env"]}
+        assert "sso-ca" not in {v["name"] for v in plain["volumes"]}
+
+
 def _rules(objects: list[Manifest], suffix: str) -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = one(objects, "ClusterRole", suffix)["rules"]
     return rules

@@ -1,6 +1,8 @@
 """``zero-scim dev --pods``: the main job as the chart's Pods. Its printed URL and token
-provision a user into Zero through the Pods; SIGTERM uninstalls, stops the node and leaves
-the host as it was.
+provision a user into Zero through the Pods; the printed sign-in works through the
+accounts Pod (where Node.js and the identity provider's packages are present, as
+``./scripts/test`` installs them); SIGTERM uninstalls, stops the node and leaves the host
+as it was.
 
 Runs before the other Pod tests (file order), while no node runs: one node per machine.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -20,6 +23,8 @@ import pytest
 from kubernetes import client, config
 
 from tests.pods.support import host_differences, secret_value, user_body
+from tests.support.idp import Browser, User
+from zero_scim_dev import sso
 from zero_scim_dev.cluster import hoststate
 from zero_scim_dev.cluster.node import NodeCluster
 
@@ -89,6 +94,9 @@ def test_dev_pods_provisions_a_user_through_the_charts_pods(tmp_path: Path) -> N
                 time.sleep(0.3)
             assert answer.json()["userName"] == "ada@example.com"
 
+        if sso.available() is None:  # Node.js and the provider's packages are here
+            _sign_in_and_be_refused_once_disabled(printed, base_url, token)
+
         process.send_signal(signal.SIGTERM)
         assert process.wait(300) == 0
     finally:
@@ -103,3 +111,44 @@ def test_dev_pods_provisions_a_user_through_the_charts_pods(tmp_path: Path) -> N
     assert not NodeCluster(data_dir).status().get("ready")
     changed = host_differences(before, hoststate.record())
     assert not changed, f"zero-scim dev --pods left the host changed: {changed}"
+
+
+def _sign_in_and_be_refused_once_disabled(
+    printed: dict[str, str], base_url: str, token: str
+) -> None:
+    """The printed sign-in works through the accounts Pod (which reaches the provider on
+    the node's bridge over https), and a SCIM ``active=false`` ends the session."""
+    login_url, user = printed["SSO_LOGIN_URL"], printed["SSO_DEMO_USER"]
+    zero_url = printed["ZERO_ACCOUNTS_URL"]
+    assert login_url == f"{zero_url}/sso/start?org=demo-org"
+    person = User(
+        tenant=sso.DEMO_TENANT_ID, oid=sso.DEMO_OID, login=user,
+        password=printed["SSO_DEMO_PASSWORD"], name="Demo Person", email=user,
+    )  # fmt: skip
+    trust = ssl.create_default_context(cafile=printed["SSO_CA_FILE"])
+    with Browser(zero_url, verify=trust, timeout=30) as browser:
+        authorize = browser.start("demo-org")
+        assert authorize.startswith("https://10.244.0.1:"), authorize  # the bridge, over TLS
+        callback = browser.get(browser.authenticate(authorize, person))
+        assert callback.status_code == 303, callback.text[:500]
+        page = browser.get("/me")
+        assert page.status_code == 200 and "Demo Person" in page.text and user in page.text
+        me = browser.me().json()
+        assert me["userName"] == user
+        assert me["identity"] == {"tenantId": sso.DEMO_TENANT_ID, "objectId": sso.DEMO_OID}
+
+        with httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ) as scim:
+            found = scim.get("/Users", params={"filter": f'userName eq "{user}"'}).json()
+            [demo] = found["Resources"]
+            disable = {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Replace", "path": "active", "value": False}],
+            }
+            assert scim.patch(f"/Users/{demo['id']}", json=disable).status_code in (200, 204)
+        deadline = time.monotonic() + 60  # the operator Pod's sync lag, on a loaded machine
+        while (me_now := browser.me()).status_code == 200:
+            assert time.monotonic() < deadline, "the session outlived the SCIM deactivation"
+            time.sleep(0.2)
+        assert me_now.status_code == 401

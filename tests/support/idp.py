@@ -22,6 +22,7 @@ import queue
 import re
 import secrets
 import shutil
+import ssl
 import subprocess
 import threading
 import uuid
@@ -229,9 +230,11 @@ def form_fields(page: str) -> tuple[str, dict[str, str]]:
 class Browser:
     """One person's browser: cookies per host, redirects followed hop by hop."""
 
-    def __init__(self, zero_url: str, *, timeout: float = 15.0) -> None:
+    def __init__(
+        self, zero_url: str, *, timeout: float = 15.0, verify: ssl.SSLContext | bool = True
+    ) -> None:
         self.zero_url = zero_url.rstrip("/")
-        self.http = httpx.Client(timeout=timeout, follow_redirects=False)
+        self.http = httpx.Client(timeout=timeout, follow_redirects=False, verify=verify)
 
     def close(self) -> None:
         self.http.close()

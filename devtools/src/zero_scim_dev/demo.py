@@ -30,6 +30,7 @@ from zero_scim.kube.secrets import DecodedSecret
 from zero_scim.kube.tokens import KEY_TOKEN, SECRET_NAME
 from zero_scim_dev import sso
 from zero_scim_dev.cluster.errors import ClusterError
+from zero_scim_dev.kinds import create_or_replace
 
 DEMO = "demo"
 ORG = "demo-org"
@@ -61,10 +62,7 @@ async def ensure_demo_tenant(
         "metadata": {"name": API_KEY_SECRET, "namespace": tenant},
         "stringData": {"apiKey": api_key},
     }
-    try:
-        await kube.create(SECRET, secret)
-    except AlreadyExists:
-        await kube.replace(SECRET, secret)
+    await create_or_replace(kube, SECRET, secret)
     spec: JsonObject = {
         "namespace": tenant,
         "displayName": "Demo tenant",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -31,19 +32,26 @@ from typing import Any
 
 from zero_scim.kube.client import KubeClient
 from zero_scim.kube.coordinates import SECRET
+from zero_scim.kube.objects import Secret
 from zero_scim.kube.secrets import DecodedSecret
+from zero_scim_dev import sso
 from zero_scim_dev.cluster.build import Progress, _stderr_progress, ensure_binaries
 from zero_scim_dev.cluster.errors import ClusterError
-from zero_scim_dev.cluster.node import NodeCluster
+from zero_scim_dev.cluster.node import BRIDGE_IP, NodeCluster
 from zero_scim_dev.demo import DEMO, ORG, declare_demo, wait_accepted
 from zero_scim_dev.image.build import TAG, Built, build_images
 from zero_scim_dev.image.engine import Podman
 from zero_scim_dev.image.errors import ImageError
-from zero_scim_dev.kinds import SERVICE
+from zero_scim_dev.kinds import CONFIG_MAP, SERVICE, ConfigMap, create_or_replace
+from zero_scim_dev.supervisor import Stack, say
 
 RELEASE = "zero-scim"
 NAMESPACE = "zero-scim"
 INSTALL_TIMEOUT = 300
+#: In the release's namespace: Zero's client secret at the local identity provider, and
+#: the CA of the provider's certificate (``accounts.sso`` of the chart names both).
+SSO_SECRET = "zero-dev-sso"  # noqa: S105 (a name, not a secret)
+SSO_CA = "zero-dev-sso-ca"
 
 
 def chart_dir() -> Path:
@@ -146,13 +154,102 @@ def accounts_in_cluster(fullname: str = RELEASE, namespace: str = NAMESPACE) -> 
     return f"http://{fullname}-accounts.{namespace}.svc"
 
 
-def say(message: str) -> None:
-    _stderr_progress(f"zero-scim dev: {message}")
+# -- sign-in ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PodSignIn:
+    """Sign-in for the accounts Pod: the local identity provider on the node's bridge.
+
+    Pods cannot reach this host's loopback, where ``zero-scim dev`` runs the provider, and
+    the accounts service accepts a plain-http authority only on its own loopback (the
+    rule that keeps a real deployment on https). So the provider listens on the bridge
+    address over https, with a certificate from the cluster's CA, which the chart's
+    ``accounts.sso.caBundle`` gives the accounts Pod to trust.
+    """
+
+    dev: sso.DevSso
+    tls: sso.IdpTls
+    idp_url: str  # https://10.244.0.1:<port>, for the Pod and this host's browsers alike
+
+
+def start_identity_provider(node: NodeCluster, stack: Stack, openssl: Path) -> PodSignIn:
+    dev = sso.prepare(node.data_dir)
+    cert, key = node.bridge_certificate(openssl, "idp")
+    tls = sso.IdpTls(cert=cert, key=key, ca=node.ca_cert)
+    idp = stack.spawn(
+        "idp",
+        sso.idp_args(dev, 0, host=BRIDGE_IP, tls=tls),
+        {**os.environ, **sso.idp_env(tls)},
+        "IDP_URL=",
+        program=sso.idp_program(),
+    )
+    return PodSignIn(dev, tls, idp.url)
+
+
+def sign_in_values(sign_in: PodSignIn, public_url: str) -> dict[str, Any]:
+    """The chart's ``accounts.sso`` for the local provider; people reach the service at
+    ``public_url`` (its Service's ClusterIP, known once the release is installed)."""
+    return {
+        "enabled": True,
+        "clientId": sso.CLIENT_ID,
+        "clientSecret": {"secretName": SSO_SECRET, "key": "clientSecret"},
+        "authority": sso.authority(sign_in.idp_url),
+        "publicUrl": public_url,
+        "caBundle": {"configMapName": SSO_CA, "key": "ca.crt"},
+    }
+
+
+async def store_sign_in(kube: KubeClient, sign_in: PodSignIn, namespace: str) -> None:
+    """What :func:`sign_in_values` names: the client secret and the provider's CA."""
+    secret: Secret = {
+        "metadata": {"name": SSO_SECRET, "namespace": namespace},
+        "stringData": {"clientSecret": sign_in.dev.client_secret},
+    }
+    ca: ConfigMap = {
+        "metadata": {"name": SSO_CA, "namespace": namespace},
+        "data": {"ca.crt": sign_in.tls.ca.read_text()},
+    }
+    await create_or_replace(kube, SECRET, secret)
+    await create_or_replace(kube, CONFIG_MAP, ca)
+
+
+def enable_sign_in(
+    node: NodeCluster,
+    stack: Stack,
+    openssl: Path,
+    kubeconfig: Path,
+    values: dict[str, Any],
+    endpoints: Endpoints,
+) -> PodSignIn | None:
+    """The provider, then ``helm upgrade`` with sign-in (the accounts Pod is replaced,
+    before any tenant uses it); None, and why on stderr, if the provider cannot run."""
+    why_not = sso.available()
+    if why_not is not None:
+        say(f"sign-in is left out: {why_not}")
+        return None
+    say("starting the local identity provider (Entra-shaped) on the node's bridge, https")
+    sign_in = start_identity_provider(node, stack, openssl)
+
+    async def store() -> None:
+        async with await KubeClient.connect(kubeconfig) as kube:
+            await store_sign_in(kube, sign_in, NAMESPACE)
+
+    asyncio.run(store())
+    say(f"helm upgrade {RELEASE}: sign-in for the accounts service at {endpoints.accounts_url}")
+    values["accounts"]["sso"] = sign_in_values(sign_in, endpoints.accounts_url)
+    install(kubeconfig, values)
+    sso.register_client(sign_in.dev, sign_in.idp_url, endpoints.accounts_url, tls=sign_in.tls)
+    return sign_in
+
+
+# -- the command -------------------------------------------------------------------------
 
 
 def run(args: argparse.Namespace) -> int:
     node = NodeCluster(args.data_dir)
     was_running = bool(node.state_path.exists() and node.status().get("ready"))
+    stack = Stack(node.data_dir)  # the identity provider, restarted if it crashes
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
@@ -160,18 +257,27 @@ def run(args: argparse.Namespace) -> int:
     kubeconfig: Path | None = None
     try:
         say("starting the one-node cluster")
-        kubeconfig = node.up(ensure_binaries())
+        binaries = ensure_binaries()
+        kubeconfig = node.up(binaries)
         say("building and importing the images")
         built = {b.target: b.reference for b in prepare_images(node, _stderr_progress)}
         say(f"helm install {RELEASE} (API x2, operator, accounts)")
-        install(kubeconfig, release_values(built))
+        values = release_values(built)
+        install(kubeconfig, values)
         endpoints = asyncio.run(_endpoints(kubeconfig))
+        sign_in = enable_sign_in(node, stack, binaries.openssl, kubeconfig, values, endpoints)
         deadline = time.monotonic() + args.timeout
         token = asyncio.run(
-            declare_demo(kubeconfig, accounts_in_cluster(), endpoints.accounts_api_key, deadline)
-        )
-        wait_accepted(endpoints.scim_base_url, token, deadline)
+            declare_demo(
+                kubeconfig, accounts_in_cluster(), endpoints.accounts_api_key, deadline,
+                sign_in=sign_in is not None, check=stack.check,
+            )
+        )  # fmt: skip
         base_url = endpoints.scim_base_url
+        wait_accepted(base_url, token, deadline, stack.check)
+        if sign_in is not None:
+            sso.provision_demo(base_url, token)
+            sso.wait_signin_ready(endpoints.accounts_url, ORG, endpoints.accounts_api_key, deadline)
         print(f"SCIM_BASE_URL={base_url}")
         print(f"SCIM_TOKEN={token}")
         print(f"KUBECONFIG={kubeconfig}")
@@ -179,6 +285,13 @@ def run(args: argparse.Namespace) -> int:
             f"ZERO_ACCOUNTS_URL={endpoints.accounts_url}  "
             f"(admin token: {endpoints.accounts_admin_token})"
         )
+        if sign_in is not None:
+            print(f"SSO_LOGIN_URL={sso.login_url(endpoints.accounts_url, ORG)}")
+            print(f"SSO_DEMO_USER={sso.DEMO_USER}")
+            print(f"SSO_DEMO_PASSWORD={sign_in.dev.password}")
+            print(
+                f"SSO_CA_FILE={sign_in.tls.ca}  (the sign-in page {sign_in.idp_url} has its cert)"
+            )
         user = '{"userName":"ada@example.com","active":true}'
         print(
             "\nTry it:\n"
@@ -192,7 +305,8 @@ def run(args: argparse.Namespace) -> int:
             f"{built['demo']}). Ctrl-C stops everything.",
             flush=True,
         )
-        stopping.wait()
+        while not stopping.wait(0.5):
+            stack.check()
         say("stopping")
         return 0
     except (ClusterError, ImageError) as exc:
@@ -203,6 +317,7 @@ def run(args: argparse.Namespace) -> int:
             say(f"helm uninstall {RELEASE}")
             with contextlib.suppress(Exception):  # best effort: the node goes next anyway
                 uninstall(kubeconfig)
+        stack.stop()
         if not was_running:
             say("stopping the one-node cluster (and restoring the host)")
             node.down()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -98,17 +99,52 @@ def idp_program() -> list[str]:
     return [node, str(IDP_DIR / "server.mjs")]
 
 
-def idp_args(sso: DevSso, port: int) -> list[str]:
-    return ["--config", str(sso.config_path), "--port", str(port)]
+@dataclass(frozen=True)
+class IdpTls:
+    """The provider's certificate and key, and the CA that signed them (its clients trust
+    that CA; the provider itself too, as it calls its own token endpoint)."""
+
+    cert: Path
+    key: Path
+    ca: Path
+
+    def context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ca))
+
+
+def idp_args(
+    sso: DevSso, port: int, *, host: str | None = None, tls: IdpTls | None = None
+) -> list[str]:
+    """Loopback and http by default; ``host`` listens there (and names itself so),
+    ``tls`` serves https."""
+    args = ["--config", str(sso.config_path), "--port", str(port)]
+    if host is not None:
+        args += ["--host", host, "--public-host", host]
+    if tls is not None:
+        args += ["--tls-cert", str(tls.cert), "--tls-key", str(tls.key)]
+    return args
+
+
+def idp_env(tls: IdpTls | None) -> dict[str, str]:
+    """For the provider's environment: trust its own CA (Node.js reads it at start)."""
+    return {"NODE_EXTRA_CA_CERTS": str(tls.ca)} if tls is not None else {}
+
+
+def authority(idp_url: str) -> str:
+    """Zero's authority at the provider: Entra's multi-tenant ``organizations`` endpoint."""
+    return f"{idp_url}/organizations/v2.0"
 
 
 def accounts_args(idp_url: str) -> list[str]:
-    return ["--sso-client-id", CLIENT_ID, "--sso-authority", f"{idp_url}/organizations/v2.0"]
+    return ["--sso-client-id", CLIENT_ID, "--sso-authority", authority(idp_url)]
 
 
-def register_client(sso: DevSso, idp_url: str, accounts_url: str) -> None:
+def register_client(
+    sso: DevSso, idp_url: str, accounts_url: str, *, tls: IdpTls | None = None
+) -> None:
     body = {"client_secret": sso.client_secret, "redirect_uris": [f"{accounts_url}/sso/callback"]}
-    _request("PUT", f"{idp_url}/_admin/clients/{CLIENT_ID}", sso.admin_token, body)
+    context = tls.context() if tls is not None else None
+    _request("PUT", f"{idp_url}/_admin/clients/{CLIENT_ID}", sso.admin_token, body, context=context)
 
 
 def provision_demo(scim_base_url: str, token: str) -> None:
@@ -143,7 +179,13 @@ def login_url(accounts_url: str, org: str) -> str:
 
 
 def _request(
-    method: str, url: str, token: str, body: Any = None, ok: tuple[int, ...] = (200,)
+    method: str,
+    url: str,
+    token: str,
+    body: Any = None,
+    ok: tuple[int, ...] = (200,),
+    *,
+    context: ssl.SSLContext | None = None,
 ) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
     headers = {"Authorization": f"Bearer {token}"}
@@ -151,7 +193,7 @@ def _request(
         headers["Content-Type"] = "application/json"
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as exc:
         status, raw = exc.code, exc.read()

@@ -53,7 +53,7 @@ from zero_scim_dev.cluster.cluster import (
 )
 from zero_scim_dev.cluster.errors import ClusterError
 from zero_scim_dev.cluster.hoststate import HostState, record, restore
-from zero_scim_dev.cluster.pki import Pki, ensure_client_cert, ensure_pki
+from zero_scim_dev.cluster.pki import Pki, ensure_client_cert, ensure_pki, ensure_serving_cert
 from zero_scim_dev.kinds import (
     CLUSTER_ROLE,
     CLUSTER_ROLE_BINDING,
@@ -181,6 +181,17 @@ class NodeCluster(LocalCluster):
                          "images", "import", "--no-unpack", "-"])  # fmt: skip
         self.progress(f"zero-scim: {reference} imported in {time.monotonic() - started:.1f}s")
         return True
+
+    @property
+    def ca_cert(self) -> Path:
+        """The cluster's CA (it signs the API server's and :meth:`bridge_certificate`'s)."""
+        return Pki.in_dir(self.data_dir / "pki").ca_cert
+
+    def bridge_certificate(self, openssl: Path, name: str) -> tuple[Path, Path]:
+        """A TLS certificate and key for ``https://<bridge address>``, signed by the
+        cluster's CA: for a server on this host that Pods call (they cannot reach its
+        loopback), such as ``zero-scim dev --pods``' identity provider."""
+        return ensure_serving_cert(self.data_dir / "pki", openssl, name, f"IP:{BRIDGE_IP}")
 
     def tag_image(self, source: str, target: str) -> None:
         with contextlib.suppress(ClusterError):

@@ -130,3 +130,20 @@ def ensure_client_cert(
         "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
         "extendedKeyUsage=clientAuth\n",
     )  # fmt: skip
+
+
+def ensure_serving_cert(folder: Path, openssl: Path, name: str, sans: str) -> tuple[Path, Path]:
+    """A serving certificate ``<name>.crt``/``<name>.key`` for ``sans`` (``IP:…,DNS:…``),
+    signed by the CA; made again when the names change."""
+    pki = Pki.in_dir(folder)
+    cert, key = folder / f"{name}.crt", folder / f"{name}.key"
+    stamp = folder / f"{name}.sans"
+    if cert.is_file() and key.is_file() and stamp.is_file() and stamp.read_text() == sans:
+        return cert, key
+    _signed(
+        openssl, folder, pki, name, f"/CN={name}",
+        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
+        f"extendedKeyUsage=serverAuth\nsubjectAltName={sans}\n",
+    )  # fmt: skip
+    stamp.write_text(sans)
+    return cert, key
