@@ -14,12 +14,13 @@ from zero_scim_dev.cluster.errors import ClusterError
 from zero_scim_dev.cluster.node import NodeCluster
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    unset: dict[str, object] = {} if defaults else {"default": argparse.SUPPRESS}
     parser.add_argument(
         "--data-dir",
         type=Path,
-        default=None,
         help="data folder (default: ~/.cache/zero-scim/clusters/default, with --node .../node)",
+        **unset,  # type: ignore[arg-type]
     )
     parser.add_argument(
         "--node",
@@ -27,15 +28,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the one-node cluster: the control plane plus a node that runs Pods (scheduler, "
         "kubelet, kube-proxy, containerd, bridge CNI, DNS); changes the host (restored by "
         "`down --node`), one per machine, needs root",
+        **unset,  # type: ignore[arg-type]
     )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # The options are read before or after the action (``cluster --node up`` and
+    # ``cluster up --node``): the action's copies only set what was given there.
+    _common(parser, defaults=True)
+    shared = argparse.ArgumentParser(add_help=False)
+    _common(shared, defaults=False)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    actions.add_parser("up", help="build once if needed, start, wait for /readyz, print KUBECONFIG")
-    down = actions.add_parser("down", help="stop exactly the processes `up` started")
+    actions.add_parser(
+        "up",
+        parents=[shared],
+        help="build once if needed, start, wait for /readyz, print KUBECONFIG",
+    )
+    down = actions.add_parser(
+        "down", parents=[shared], help="stop exactly the processes `up` started"
+    )
     down.add_argument("--purge", action="store_true", help="also delete the data folder")
-    actions.add_parser("status", help="print processes, ports and readiness as JSON")
-    actions.add_parser("build", help="only build (or verify) the cached binaries")
+    actions.add_parser(
+        "status", parents=[shared], help="print processes, ports and readiness as JSON"
+    )
+    actions.add_parser("build", parents=[shared], help="only build (or verify) the cached binaries")
     ident = actions.add_parser(
         "add-identity",
+        parents=[shared],
         help="add a static-token identity (system:serviceaccount:NS:SA); print its kubeconfig",
     )
     ident.add_argument("name")
