@@ -8,10 +8,10 @@ Falcon's default body.
 
 from __future__ import annotations
 
-from typing import Any
-
 import falcon
 import orjson
+
+from zero_scim_accounts.jsontypes import JsonValue
 
 #: Default error code for statuses raised without one (Falcon's own errors, injected faults).
 CODES_BY_STATUS: dict[int, str] = {
@@ -44,7 +44,7 @@ class ApiError(falcon.HTTPError):
         code: str | None = None,
         message: str | None = None,
         *,
-        details: Any = None,
+        details: JsonValue = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(status, headers=headers)
@@ -53,7 +53,7 @@ class ApiError(falcon.HTTPError):
         self.details = details
 
 
-def error_body(status: int, code: str | None, message: str, details: Any = None) -> bytes:
+def error_body(status: int, code: str | None, message: str, details: JsonValue = None) -> bytes:
     """The JSON error document (also used by middleware that answers without raising)."""
     body = {
         "error": {

@@ -26,6 +26,7 @@ import falcon
 
 from zero_scim_accounts.auth import is_admin_path
 from zero_scim_accounts.errors import ApiError
+from zero_scim_accounts.jsontypes import JsonObject
 from zero_scim_accounts.models import FaultsIn
 
 
@@ -52,7 +53,7 @@ class FaultInjector:
         self._remaining = config.rate_limit.burst if config.rate_limit else 0
         self._random = random.Random(config.seed)
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> JsonObject:
         data = self._config.model_dump()
         if data["rate_limit"] is not None:
             data["rate_limit"]["remaining"] = self._remaining
@@ -106,7 +107,7 @@ class FaultMiddleware:
         self._injector = injector
 
     async def process_resource(
-        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict[str, Any]
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: JsonObject
     ) -> None:
         if is_admin_path(req.path):
             return

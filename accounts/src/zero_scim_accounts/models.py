@@ -20,6 +20,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from zero_scim_accounts.jsontypes import JsonObject
+
 MAX_KEY_LENGTH = 256
 MAX_BATCH = 1000
 MAX_PAGE = 1000
@@ -90,7 +92,7 @@ class AccountIn(_Input):
     def _roles_are_a_set(cls, roles: list[str]) -> list[str]:
         return sorted(set(roles))
 
-    def profile(self) -> dict[str, Any]:
+    def profile(self) -> JsonObject:
         """Every stored field except ``active`` (which is the account's ``enabled`` state)."""
         return self.model_dump(by_alias=True, exclude={"active"})
 
@@ -101,7 +103,7 @@ class GroupIn(_Input):
     display_name: Text
     external_id: Text | None = None
 
-    def profile(self) -> dict[str, Any]:
+    def profile(self) -> JsonObject:
         return self.model_dump(by_alias=True)
 
 

@@ -11,6 +11,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from zero_scim_accounts.errors import JSON, ApiError
+from zero_scim_accounts.jsontypes import JsonObject
 from zero_scim_accounts.models import DEFAULT_PAGE, MAX_PAGE, AccountIn, GroupIn
 from zero_scim_accounts.store import AccountRecord, GroupRecord, MemberRecord, Precondition
 
@@ -61,7 +62,7 @@ async def read_body(req: falcon.asgi.Request, model: type[M]) -> M:
         ]
         fields = ", ".join(sorted({d["field"] for d in details}))
         raise ApiError(
-            422, "validation_failed", f"invalid fields: {fields}", details=details
+            422, "validation_failed", f"invalid fields: {fields}", details=[{**d} for d in details]
         ) from None
 
 
@@ -144,7 +145,7 @@ def send(
         resp.set_header("Location", location)
 
 
-def account_view(record: AccountRecord) -> dict[str, Any]:
+def account_view(record: AccountRecord) -> JsonObject:
     return {
         "id": record.id,
         "externalKey": record.external_key,
@@ -157,7 +158,7 @@ def account_view(record: AccountRecord) -> dict[str, Any]:
     }
 
 
-def group_view(record: GroupRecord) -> dict[str, Any]:
+def group_view(record: GroupRecord) -> JsonObject:
     return {
         "id": record.id,
         "externalKey": record.external_key,
@@ -168,5 +169,5 @@ def group_view(record: GroupRecord) -> dict[str, Any]:
     }
 
 
-def member_view(record: MemberRecord) -> dict[str, Any]:
+def member_view(record: MemberRecord) -> JsonObject:
     return {"accountKey": record.account_key, "addedAt": record.added_at}

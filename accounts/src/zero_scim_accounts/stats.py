@@ -14,6 +14,7 @@ import falcon
 
 from zero_scim_accounts.auth import is_admin_path
 from zero_scim_accounts.faults import FaultInjector
+from zero_scim_accounts.jsontypes import JsonObject
 
 
 class Stats:
@@ -32,8 +33,8 @@ class Stats:
         self._routes[f"{method} {template or '<unrouted>'}"][status] += 1
         self._paths[f"{method} {path}"][status] += 1
 
-    def snapshot(self) -> dict[str, Any]:
-        def table(counts: dict[str, Counter[int]]) -> dict[str, dict[str, int]]:
+    def snapshot(self) -> JsonObject:
+        def table(counts: dict[str, Counter[int]]) -> JsonObject:
             return {
                 key: {str(status): n for status, n in sorted(by_status.items())}
                 for key, by_status in sorted(counts.items())

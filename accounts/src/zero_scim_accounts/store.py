@@ -30,9 +30,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import orjson
+
+from zero_scim_accounts.jsontypes import JsonObject
 
 T = TypeVar("T")
 
@@ -199,7 +201,7 @@ NO_PRECONDITION = Precondition()
 class AccountRecord:
     id: str
     external_key: str
-    profile: dict[str, Any]
+    profile: JsonObject
     enabled: bool
     version: int
     created_at: str
@@ -210,7 +212,7 @@ class AccountRecord:
 class GroupRecord:
     id: str
     external_key: str
-    profile: dict[str, Any]
+    profile: JsonObject
     version: int
     created_at: str
     updated_at: str
@@ -250,11 +252,11 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
-def _dump(profile: dict[str, Any]) -> str:
+def _dump(profile: JsonObject) -> str:
     return orjson.dumps(profile, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def _email_norm(profile: dict[str, Any]) -> str | None:
+def _email_norm(profile: JsonObject) -> str | None:
     email = profile.get("email")
     return email.lower() if isinstance(email, str) else None
 
@@ -264,7 +266,7 @@ def normalize_user_name(user_name: str) -> str:
     return unicodedata.normalize("NFC", user_name.casefold())
 
 
-def _user_name_norm(profile: dict[str, Any]) -> str | None:
+def _user_name_norm(profile: JsonObject) -> str | None:
     user_name = profile.get("userName")
     return normalize_user_name(user_name) if isinstance(user_name, str) else None
 
@@ -361,7 +363,7 @@ class Store:
                 )
         return created
 
-    def list_orgs(self, org_id: str | None = None) -> list[dict[str, Any]]:
+    def list_orgs(self, org_id: str | None = None) -> list[JsonObject]:
         """Orgs with their number of keys (only ``org_id`` if given)."""
         rows = self._conn.execute(
             "SELECT o.id, o.created_at, count(k.key_hash) AS keys FROM orgs o"
@@ -389,7 +391,7 @@ class Store:
         self,
         org_id: str,
         key: str,
-        profile: dict[str, Any],
+        profile: JsonObject,
         active: bool | None,
         cond: Precondition = NO_PRECONDITION,
     ) -> tuple[AccountRecord, bool]:
@@ -405,7 +407,7 @@ class Store:
                     (org_id, email, key),
                 ).fetchone()
                 if holder is not None:
-                    raise EmailTaken(profile["email"], holder["external_key"])
+                    raise EmailTaken(str(profile["email"]), holder["external_key"])
             stamp = now()
             user_name = _user_name_norm(profile)
             if current is None:
@@ -492,7 +494,7 @@ class Store:
         self,
         org_id: str,
         key: str,
-        profile: dict[str, Any],
+        profile: JsonObject,
         cond: Precondition = NO_PRECONDITION,
     ) -> tuple[GroupRecord, bool]:
         with self.transaction() as conn:

@@ -38,6 +38,8 @@ from joserfc.errors import (
 from joserfc.jwk import RSAKey
 from joserfc.jwt import JWTClaimsRegistry
 
+from zero_scim_accounts.jsontypes import JsonObject
+
 ALGORITHM = "RS256"
 TENANT_PLACEHOLDER = "{tenantid}"
 MIN_RSA_BITS = 2048
@@ -168,14 +170,14 @@ def verify(token: str, key: RSAKey, expected: Expected) -> Identity:
     )
 
 
-def _guid(claims: dict[str, Any], name: str) -> str:
+def _guid(claims: JsonObject, name: str) -> str:
     value = claims.get(name)
     if not isinstance(value, str) or not _GUID.match(value):
         raise InvalidIdToken(f"the ID token's {name} is missing or not a GUID")
     return value.lower()
 
 
-def _check_audience(claims: dict[str, Any], client_id: str) -> None:
+def _check_audience(claims: JsonObject, client_id: str) -> None:
     audience = claims["aud"]
     several = isinstance(audience, list) and audience != [client_id]
     if several and claims.get("azp") != client_id:

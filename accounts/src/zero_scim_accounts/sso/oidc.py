@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 from joserfc.jwk import RSAKey
 
+from zero_scim_accounts.jsontypes import JsonObject
 from zero_scim_accounts.sso.idtoken import signing_key
 from zero_scim_accounts.sso.settings import SsoSettings
 
@@ -197,7 +198,7 @@ class OpenIdProvider:
                 keys[kid] = key
         self._keys, self._keys_at = keys, self._clock()
 
-    async def _get(self, url: str, what: str) -> dict[str, Any]:
+    async def _get(self, url: str, what: str) -> JsonObject:
         try:
             response = await self._http.get(url)
         except httpx.HTTPError as exc:
@@ -217,7 +218,7 @@ def _json(response: httpx.Response) -> Any:
         return None
 
 
-def _field(document: dict[str, Any], name: str) -> str:
+def _field(document: JsonObject, name: str) -> str:
     value = document.get(name)
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} is missing")

@@ -160,7 +160,8 @@ def who_you_are(view: SessionView) -> str:
         str(p) for p in (profile.get("givenName"), profile.get("familyName")) if p
     )
     groups = [str(g.profile.get("displayName") or g.external_key) for g in view.groups]
-    roles = [str(r) for r in profile.get("roles") or []]
+    roles_value = profile.get("roles")
+    roles = [str(r) for r in roles_value] if isinstance(roles_value, list) else []
 
     def listing(items: list[str], empty: str) -> str:
         if not items:

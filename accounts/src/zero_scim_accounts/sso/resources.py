@@ -20,13 +20,13 @@ navigation from another site, which Lax lets through), ``Secure`` as configured;
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import quote
 
 import falcon
 import falcon.asgi
 
 from zero_scim_accounts.errors import ApiError
+from zero_scim_accounts.jsontypes import JsonObject
 from zero_scim_accounts.models import SsoConfigIn
 from zero_scim_accounts.protocol import precondition, read_body, send
 from zero_scim_accounts.sso import pages
@@ -236,7 +236,7 @@ class SignedOut:
 # -- the org's admin route ------------------------------------------------------------------
 
 
-def sso_view(config: SsoConfig) -> dict[str, Any]:
+def sso_view(config: SsoConfig) -> JsonObject:
     return {
         "entraTenantId": config.tenant_id,
         "enabled": config.enabled,
