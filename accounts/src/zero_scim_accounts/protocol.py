@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import falcon
@@ -11,11 +12,12 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from zero_scim_accounts.errors import JSON, ApiError
-from zero_scim_accounts.jsontypes import JsonObject
+from zero_scim_accounts.jsontypes import JsonObject, JsonValue
 from zero_scim_accounts.models import DEFAULT_PAGE, MAX_PAGE, AccountIn, GroupIn
-from zero_scim_accounts.store import AccountRecord, GroupRecord, MemberRecord, Precondition
+from zero_scim_accounts.store import AccountRecord, GroupRecord, MemberRecord, Page, Precondition
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 MAX_BODY = 1024 * 1024
 
@@ -145,28 +147,41 @@ def send(
         resp.set_header("Location", location)
 
 
-def account_view(record: AccountRecord) -> JsonObject:
+def _record_view(
+    record: AccountRecord | GroupRecord, fields: list[str], extra: JsonObject
+) -> JsonObject:
     return {
         "id": record.id,
         "externalKey": record.external_key,
-        **{name: record.profile.get(name) for name in _ACCOUNT_FIELDS},
-        "active": record.enabled,
-        "enabled": record.enabled,
+        **{name: record.profile.get(name) for name in fields},
+        **extra,
         "version": record.version,
         "createdAt": record.created_at,
         "updatedAt": record.updated_at,
     }
+
+
+def send_page(
+    resp: falcon.Response, page: Page[T], view: Callable[[T], JsonObject], collection: str
+) -> None:
+    """One page of a collection and the cursor of the next (``None`` at the end)."""
+    items: list[JsonValue] = [view(item) for item in page.items]
+    send(resp, {"items": items, "next_cursor": encode_cursor(page.next_after, collection)})
+
+
+def send_put(resp: falcon.Response, view: JsonObject, version: int, location: str | None) -> None:
+    """A PUT's answer: 201 with ``Location`` when it created (``location`` given), else 200."""
+    send(resp, view, status=200 if location is None else 201, version=version, location=location)
+
+
+def account_view(record: AccountRecord) -> JsonObject:
+    return _record_view(
+        record, _ACCOUNT_FIELDS, {"active": record.enabled, "enabled": record.enabled}
+    )
 
 
 def group_view(record: GroupRecord) -> JsonObject:
-    return {
-        "id": record.id,
-        "externalKey": record.external_key,
-        **{name: record.profile.get(name) for name in _GROUP_FIELDS},
-        "version": record.version,
-        "createdAt": record.created_at,
-        "updatedAt": record.updated_at,
-    }
+    return _record_view(record, _GROUP_FIELDS, {})
 
 
 def member_view(record: MemberRecord) -> JsonObject:

@@ -21,7 +21,6 @@ from zero_scim_accounts.models import (
 )
 from zero_scim_accounts.protocol import (
     account_view,
-    encode_cursor,
     group_view,
     invalid,
     member_view,
@@ -29,6 +28,8 @@ from zero_scim_accounts.protocol import (
     precondition,
     read_body,
     send,
+    send_page,
+    send_put,
 )
 from zero_scim_accounts.store import Database
 
@@ -66,13 +67,7 @@ class Accounts:
     async def on_get(self, req: Req, resp: Resp, orgId: str) -> None:
         after, limit = page_params(req, "accounts")
         page = await self._db.run(lambda store: store.list_accounts(orgId, after, limit))
-        send(
-            resp,
-            {
-                "items": [account_view(a) for a in page.items],
-                "next_cursor": encode_cursor(page.next_after, "accounts"),
-            },
-        )
+        send_page(resp, page, account_view, "accounts")
 
 
 class Account:
@@ -90,13 +85,8 @@ class Account:
         record, created = await self._db.run(
             lambda store: store.put_account(orgId, key, body.profile(), body.active, cond)
         )
-        send(
-            resp,
-            account_view(record),
-            status=201 if created else 200,
-            version=record.version,
-            location=_location(orgId, "accounts", key) if created else None,
-        )
+        location = _location(orgId, "accounts", key) if created else None
+        send_put(resp, account_view(record), record.version, location)
 
     async def on_get(self, req: Req, resp: Resp, orgId: str, externalKey: str) -> None:
         record = await self._db.run(lambda store: store.get_account(orgId, externalKey))
@@ -134,13 +124,7 @@ class Groups:
     async def on_get(self, req: Req, resp: Resp, orgId: str) -> None:
         after, limit = page_params(req, "groups")
         page = await self._db.run(lambda store: store.list_groups(orgId, after, limit))
-        send(
-            resp,
-            {
-                "items": [group_view(g) for g in page.items],
-                "next_cursor": encode_cursor(page.next_after, "groups"),
-            },
-        )
+        send_page(resp, page, group_view, "groups")
 
 
 class Group:
@@ -156,13 +140,8 @@ class Group:
         record, created = await self._db.run(
             lambda store: store.put_group(orgId, key, body.profile(), cond)
         )
-        send(
-            resp,
-            group_view(record),
-            status=201 if created else 200,
-            version=record.version,
-            location=_location(orgId, "groups", key) if created else None,
-        )
+        location = _location(orgId, "groups", key) if created else None
+        send_put(resp, group_view(record), record.version, location)
 
     async def on_get(self, req: Req, resp: Resp, orgId: str, externalKey: str) -> None:
         record = await self._db.run(lambda store: store.get_group(orgId, externalKey))
@@ -188,13 +167,7 @@ class Members:
         page = await self._db.run(
             lambda store: store.list_members(orgId, externalKey, after, limit)
         )
-        send(
-            resp,
-            {
-                "items": [member_view(m) for m in page.items],
-                "next_cursor": encode_cursor(page.next_after, collection),
-            },
-        )
+        send_page(resp, page, member_view, collection)
 
 
 class MembersBatch:
