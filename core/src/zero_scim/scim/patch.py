@@ -108,11 +108,21 @@ from zero_scim.scim.errors import (
     quote,
 )
 from zero_scim.scim.evaluate import MemberSet, compile_element_filter
-from zero_scim.scim.filter import And, Compare, Filter, Or, ValueFilter, parse_path, to_string
-from zero_scim.scim.paths import AttrPath, try_attr_path
+from zero_scim.scim.filter import (
+    And,
+    Compare,
+    Filter,
+    Or,
+    ScimValue,
+    ValueFilter,
+    parse_path,
+    to_string,
+)
+from zero_scim.scim.paths import AttrPath
 from zero_scim.scim.resources import (
     ABSENT,
     Normalized,
+    extension_items,
     find_key,
     has_no_value,
     members_attribute,
@@ -309,18 +319,25 @@ def _ids_from_filter(node: Filter) -> list[str] | None:
     terms = node.terms if isinstance(node, Or) else (node,)
     ids: list[str] = []
     for term in terms:
-        if not (
-            isinstance(term, Compare)
-            and term.op == "eq"
-            and isinstance(term.path, AttrPath)
-            and term.path.urn is None
-            and term.path.sub_attr is None
-            and term.path.attr.casefold() == "value"
-            and isinstance(term.value, str)
-        ):
+        name, value = _plain_eq(term)
+        if name is None or name.casefold() != "value" or not isinstance(value, str):
             return None
-        ids.append(term.value)
+        ids.append(value)
     return ids
+
+
+def _plain_eq(term: Filter) -> tuple[str | None, ScimValue]:
+    """``attr eq value`` of a plain attribute (no URN, no sub-attribute): its name and
+    value; ``(None, None)`` for any other term."""
+    if (
+        isinstance(term, Compare)
+        and term.op == "eq"
+        and isinstance(term.path, AttrPath)
+        and term.path.urn is None
+        and term.path.sub_attr is None
+    ):
+        return term.path.attr, term.value
+    return None, None
 
 
 def _objects(value: JsonValue | None) -> list[JsonObject]:
@@ -481,15 +498,7 @@ class _Patcher:
             if key is not None:
                 del self.doc[key]
             return
-        if not isinstance(value, Mapping):
-            raise InvalidValue(f"{resolved.urn} takes an object of extension attributes")
-        for inner_key, inner_value in value.items():
-            if not isinstance(inner_key, str):
-                raise InvalidSyntax(f"{resolved.urn} has a non-string key")
-            inner = try_attr_path(inner_key)
-            if inner is None or inner.urn is not None:
-                continue
-            path = AttrPath(resolved.urn, inner.attr, inner.sub_attr)
+        for path, _, inner_value in extension_items(resolved.urn, resolved.urn, value):
             self.apply(op, path, inner_value, has_value=True, pathless=True)
 
     def check_immutable(self, op: Op, resolved: ResolvedAttr, value: object) -> None:
@@ -680,19 +689,11 @@ class _Patcher:
         terms = path.filter.terms if isinstance(path.filter, And) else (path.filter,)
         element: JsonObject = {}
         for term in terms:
-            if not (
-                isinstance(term, Compare)
-                and term.op == "eq"
-                and isinstance(term.path, AttrPath)
-                and term.path.urn is None
-                and term.path.sub_attr is None
-                and term.value is not None
-            ):
-                return None
-            sub = attribute.sub(term.path.attr)
+            name, value = _plain_eq(term)
+            sub = attribute.sub(name) if name is not None and value is not None else None
             if sub is None:
                 return None
-            normalized = normalize_value(sub, term.value, label=to_string(path))
+            normalized = normalize_value(sub, value, label=to_string(path))
             if normalized is not ABSENT:
                 element[sub.name] = normalized
         return element

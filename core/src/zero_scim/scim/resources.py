@@ -64,7 +64,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final, Literal, TypeAlias, TypeGuard
@@ -95,6 +95,7 @@ __all__ = [
     "Projection",
     "SortKey",
     "compile_projection",
+    "extension_items",
     "find_key",
     "has_no_value",
     "members_attribute",
@@ -454,20 +455,27 @@ def _check_schemas(value: object) -> None:
         raise InvalidValue("schemas must be a list of strings")
 
 
-def _walk_extension(
-    doc: JsonObject, resource_type: ResourceType, urn: str, key: str, value: object
-) -> None:
-    if has_no_value(value):
-        return
+def extension_items(urn: str, key: str, value: object) -> Iterator[tuple[AttrPath, str, object]]:
+    """The attributes of an extension object ``{"<urn>": {name: value}}`` given as ``key``:
+    each one's full path, its name as given, and its value. Names that are no attribute
+    path (or carry a URN of their own) are passed over, as unknown attributes are."""
     if not isinstance(value, Mapping):
         raise InvalidValue(f"{key} must be an object of extension attributes")
     for inner_key, inner_value in value.items():
         if not isinstance(inner_key, str):
             raise InvalidSyntax(f"{key} has a non-string key")
-        inner_path = try_attr_path(inner_key)
-        if inner_value is None or inner_path is None or inner_path.urn is not None:
-            continue
-        inner = resolve(resource_type, AttrPath(urn, inner_path.attr, inner_path.sub_attr))
+        inner = try_attr_path(inner_key)
+        if inner is not None and inner.urn is None:
+            yield AttrPath(urn, inner.attr, inner.sub_attr), inner_key, inner_value
+
+
+def _walk_extension(
+    doc: JsonObject, resource_type: ResourceType, urn: str, key: str, value: object
+) -> None:
+    if has_no_value(value):
+        return
+    for path, inner_key, inner_value in extension_items(urn, key, value):
+        inner = resolve(resource_type, path) if inner_value is not None else None
         if isinstance(inner, ResolvedAttr):
             _assign(doc, inner, inner_value, f"{urn}:{inner_key}")
 
