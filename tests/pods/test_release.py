@@ -42,9 +42,8 @@ from zero_scim.kube.coordinates import ANNOTATION_ROTATE, GROUP, TENANT, VERSION
 from zero_scim.kube.tokens import KEY_TOKEN, SECRET_NAME
 from zero_scim_dev.cluster.errors import ClusterError
 from zero_scim_dev.cluster.node import NodeCluster
-from zero_scim_dev.demo import ensure_demo_tenant, wait_accepted, wait_token
+from zero_scim_dev.demo import Endpoints, ensure_demo_tenant, wait_accepted, wait_token
 from zero_scim_dev.pods import (
-    Endpoints,
     accounts_in_cluster,
     chart_dir,
     release_endpoints,

@@ -19,7 +19,8 @@ import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from zero_scim.jsondata import JsonObject
 from zero_scim.kube.client import KubeClient
@@ -128,3 +129,77 @@ def wait_accepted(base_url: str, token: str, deadline: float, check: Check = _no
             pass
         time.sleep(0.3)
     raise ClusterError("the SCIM API did not accept the demo token in time")
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the running stack answers, as a person on this host reaches it."""
+
+    scim_base_url: str
+    accounts_url: str
+    accounts_api_key: str
+    accounts_admin_token: str
+
+
+def start_demo(
+    kubeconfig: str | os.PathLike[str],
+    endpoints: Endpoints,
+    operator_accounts_url: str,
+    deadline: float,
+    *,
+    sign_in: bool,
+    check: Check,
+) -> str:
+    """The demo tenant declared, its token accepted by the API and, with sign-in, the
+    demo person provisioned through SCIM and linked for sign-in; the token.
+    ``operator_accounts_url`` is the accounts service as the operator reaches it."""
+    token = asyncio.run(
+        declare_demo(
+            kubeconfig, operator_accounts_url, endpoints.accounts_api_key, deadline,
+            sign_in=sign_in, check=check,
+        )
+    )  # fmt: skip
+    wait_accepted(endpoints.scim_base_url, token, deadline, check)
+    if sign_in:
+        sso.provision_demo(endpoints.scim_base_url, token)
+        sso.wait_signin_ready(endpoints.accounts_url, ORG, endpoints.accounts_api_key, deadline)
+    return token
+
+
+def print_ready(
+    endpoints: Endpoints,
+    token: str,
+    kubeconfig: str | os.PathLike[str],
+    *,
+    sso_password: str | None,
+    extra: Sequence[str] = (),
+    commands: Sequence[str] = (),
+    footer: str,
+) -> None:
+    """The lines ``zero-scim dev`` prints once ready (``NAME=value`` first, for scripts),
+    then commands to try. ``extra`` are more such lines, ``commands`` more commands."""
+    base_url, accounts_url = endpoints.scim_base_url, endpoints.accounts_url
+    lines = [
+        f"SCIM_BASE_URL={base_url}",
+        f"SCIM_TOKEN={token}",
+        f"KUBECONFIG={kubeconfig}",
+        f"ZERO_ACCOUNTS_URL={accounts_url}  (admin token: {endpoints.accounts_admin_token})",
+    ]
+    if sso_password is not None:
+        lines += [
+            f"SSO_LOGIN_URL={sso.login_url(accounts_url, ORG)}",
+            f"SSO_DEMO_USER={sso.DEMO_USER}",
+            f"SSO_DEMO_PASSWORD={sso_password}",
+        ]
+    user = '{"userName":"ada@example.com","active":true}'
+    try_it = [
+        f"curl -s -H 'Authorization: Bearer {token}' \\\n"
+        f"    -H 'Content-Type: application/scim+json' -d '{user}' {base_url}/Users",
+        *commands,
+        f"kubectl --kubeconfig {kubeconfig} get scimusers -n {DEMO}",
+        f"curl -s -H 'Authorization: Bearer {endpoints.accounts_api_key}' \\\n"
+        f"    {accounts_url}/v1/orgs/{ORG}/accounts",
+    ]
+    print("\n".join([*lines, *extra]))
+    print("\nTry it:\n" + "".join(f"  {command}\n" for command in try_it))
+    print(footer, flush=True)

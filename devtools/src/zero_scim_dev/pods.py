@@ -38,7 +38,7 @@ from zero_scim_dev import sso
 from zero_scim_dev.cluster.build import Progress, _stderr_progress, ensure_binaries
 from zero_scim_dev.cluster.errors import ClusterError
 from zero_scim_dev.cluster.node import BRIDGE_IP, NodeCluster
-from zero_scim_dev.demo import DEMO, ORG, declare_demo, wait_accepted
+from zero_scim_dev.demo import Endpoints, print_ready, start_demo
 from zero_scim_dev.image.build import TAG, Built, build_images
 from zero_scim_dev.image.engine import Podman
 from zero_scim_dev.image.errors import ImageError
@@ -78,14 +78,6 @@ def prepare_images(node: NodeCluster, progress: Progress, *, tag: str = TAG) -> 
     for image in built:
         node.load_image(image.reference, image.image_id, podman.save_to)
     return built
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    scim_base_url: str
-    accounts_url: str
-    accounts_api_key: str
-    accounts_admin_token: str
 
 
 async def service_url(kube: KubeClient, namespace: str, name: str) -> str:
@@ -267,44 +259,20 @@ def run(args: argparse.Namespace) -> int:
         endpoints = asyncio.run(_endpoints(kubeconfig))
         sign_in = enable_sign_in(node, stack, binaries.openssl, kubeconfig, values, endpoints)
         deadline = time.monotonic() + args.timeout
-        token = asyncio.run(
-            declare_demo(
-                kubeconfig, accounts_in_cluster(), endpoints.accounts_api_key, deadline,
-                sign_in=sign_in is not None, check=stack.check,
-            )
+        token = start_demo(
+            kubeconfig, endpoints, accounts_in_cluster(), deadline,
+            sign_in=sign_in is not None, check=stack.check,
         )  # fmt: skip
-        base_url = endpoints.scim_base_url
-        wait_accepted(base_url, token, deadline, stack.check)
-        if sign_in is not None:
-            sso.provision_demo(base_url, token)
-            sso.wait_signin_ready(endpoints.accounts_url, ORG, endpoints.accounts_api_key, deadline)
-        print(f"SCIM_BASE_URL={base_url}")
-        print(f"SCIM_TOKEN={token}")
-        print(f"KUBECONFIG={kubeconfig}")
-        print(
-            f"ZERO_ACCOUNTS_URL={endpoints.accounts_url}  "
-            f"(admin token: {endpoints.accounts_admin_token})"
-        )
-        if sign_in is not None:
-            print(f"SSO_LOGIN_URL={sso.login_url(endpoints.accounts_url, ORG)}")
-            print(f"SSO_DEMO_USER={sso.DEMO_USER}")
-            print(f"SSO_DEMO_PASSWORD={sign_in.dev.password}")
-            print(
+        print_ready(
+            endpoints, token, kubeconfig,
+            sso_password=sign_in.dev.password if sign_in else None,
+            extra=[
                 f"SSO_CA_FILE={sign_in.tls.ca}  (the sign-in page {sign_in.idp_url} has its cert)"
-            )
-        user = '{"userName":"ada@example.com","active":true}'
-        print(
-            "\nTry it:\n"
-            f"  curl -s -H 'Authorization: Bearer {token}' \\\n"
-            f"    -H 'Content-Type: application/scim+json' -d '{user}' {base_url}/Users\n"
-            f"  kubectl --kubeconfig {kubeconfig} get pods -n {NAMESPACE}\n"
-            f"  kubectl --kubeconfig {kubeconfig} get scimusers -n {DEMO}\n"
-            f"  curl -s -H 'Authorization: Bearer {endpoints.accounts_api_key}' \\\n"
-            f"    {endpoints.accounts_url}/v1/orgs/{ORG}/accounts\n"
-            f"\nReady in {time.monotonic() - started:.0f}s (images: {built['runtime']}, "
+            ] if sign_in else [],
+            commands=[f"kubectl --kubeconfig {kubeconfig} get pods -n {NAMESPACE}"],
+            footer=f"Ready in {time.monotonic() - started:.0f}s (images: {built['runtime']}, "
             f"{built['demo']}). Ctrl-C stops everything.",
-            flush=True,
-        )
+        )  # fmt: skip
         while not stopping.wait(0.5):
             stack.check()
         say("stopping")

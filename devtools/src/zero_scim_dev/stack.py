@@ -18,7 +18,6 @@ started — the control plane too, unless it was already running before. Logs:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import secrets
 import signal
@@ -32,7 +31,7 @@ from zero_scim_dev.cluster.build import ensure_binaries
 from zero_scim_dev.cluster.cluster import LocalCluster, default_data_dir
 from zero_scim_dev.cluster.errors import ClusterError
 from zero_scim_dev.crds import apply_crds_to
-from zero_scim_dev.demo import DEMO, ORG, declare_demo, wait_accepted
+from zero_scim_dev.demo import ORG, Endpoints, print_ready, start_demo
 from zero_scim_dev.supervisor import Stack, say
 
 
@@ -128,37 +127,17 @@ def run(args: argparse.Namespace) -> int:
             "operator", ["operator", "--liveness", f"http://127.0.0.1:{liveness_port}/healthz"], env
         )
         deadline = time.monotonic() + args.timeout
-        token = asyncio.run(
-            declare_demo(
-                kubeconfig, accounts.url, api_key, deadline,
-                sign_in=sign_in is not None, check=stack.check,
-            )
+        endpoints = Endpoints(f"{api.url}/scim/v2", accounts.url, api_key, admin_token)
+        token = start_demo(
+            kubeconfig, endpoints, accounts.url, deadline,
+            sign_in=sign_in is not None, check=stack.check,
         )  # fmt: skip
-        base_url = f"{api.url}/scim/v2"
-        wait_accepted(base_url, token, deadline, stack.check)
-        if sign_in is not None:
-            sso.provision_demo(base_url, token)
-            sso.wait_signin_ready(accounts.url, ORG, api_key, deadline)
-        print(f"SCIM_BASE_URL={base_url}")
-        print(f"SCIM_TOKEN={token}")
-        print(f"KUBECONFIG={kubeconfig}")
-        print(f"ZERO_ACCOUNTS_URL={accounts.url}  (admin token: {admin_token})")
-        if sign_in is not None:
-            print(f"SSO_LOGIN_URL={sso.login_url(accounts.url, ORG)}")
-            print(f"SSO_DEMO_USER={sso.DEMO_USER}")
-            print(f"SSO_DEMO_PASSWORD={sign_in.password}")
-        user = '{"userName":"ada@example.com","active":true}'
-        elapsed = time.monotonic() - started
-        print(
-            "\nTry it:\n"
-            f"  curl -s -H 'Authorization: Bearer {token}' \\\n"
-            f"    -H 'Content-Type: application/scim+json' -d '{user}' {base_url}/Users\n"
-            f"  kubectl --kubeconfig {kubeconfig} get scimusers -n {DEMO}\n"
-            f"  curl -s -H 'Authorization: Bearer {api_key}' \\\n"
-            f"    {accounts.url}/v1/orgs/{ORG}/accounts\n"
-            f"\nReady in {elapsed:.0f}s. Logs: {stack.logs}. Ctrl-C stops everything.",
-            flush=True,
-        )
+        print_ready(
+            endpoints, token, kubeconfig,
+            sso_password=sign_in.password if sign_in else None,
+            footer=f"Ready in {time.monotonic() - started:.0f}s. Logs: {stack.logs}. "
+            "Ctrl-C stops everything.",
+        )  # fmt: skip
         while not stopping.wait(0.5):
             stack.check()
         say("stopping")
