@@ -163,7 +163,11 @@ class Directory:
 
     def settled(self, now: float) -> bool:
         """No listing event for a while: the maps are as complete as the watches."""
-        return now - self._listed_at >= self.QUIET
+        return self.unsettled_for(now) <= 0
+
+    def unsettled_for(self, now: float) -> float:
+        """Seconds until :meth:`settled` (if no listing event comes meanwhile)."""
+        return self._listed_at + self.QUIET - now
 
     def put_user(self, namespace: str, entry: UserEntry) -> None:
         old = self._users.setdefault(namespace, {}).get(entry.name)
