@@ -8,6 +8,7 @@ subprocess serving only the test's namespace.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import os
@@ -269,6 +270,15 @@ def patch_tenant(kube: KubeEnv, name: str, patch: dict[str, Any]) -> None:
 
 def annotate_rotate(kube: KubeEnv, name: str, value: str) -> None:
     patch_tenant(kube, name, {"metadata": {"annotations": {ANNOTATION_ROTATE: value}}})
+
+
+async def all_synced(kube: KubeEnv, namespace: str, names: list[str]) -> bool:
+    """Are all these ScimUsers ``Synced=True``?"""
+    for name in names:
+        user = await asyncio.to_thread(get_object, kube, USER, namespace, name)
+        if user is None or not is_true(user, "Synced"):
+            return False
+    return True
 
 
 def condition(obj: dict[str, Any], type_: str) -> dict[str, Any] | None:
