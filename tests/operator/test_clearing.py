@@ -163,7 +163,9 @@ FORMS = [
         ("email",),
         (op("replace", 'emails[type eq "work"].value', ""),),
     ),
-    Form("add roles []", ("roles",), (op("add", "roles", []),)),
+    Form("add path-less {title: ''}", ("title",), (op("add", None, {"title": ""}),)),
+    # (add of [] to a multi-valued attribute adds nothing -- RFC 7644 3.5.2.1 -- so it does
+    # not clear; replace does: "Replace roles []" above.)
     # What always worked: Remove.
     Form("Remove path", ("title",), ({"op": "Remove", "path": "title"},)),
     # Whole bodies.
@@ -172,7 +174,11 @@ FORMS = [
         ("title", "department", "managerKey"),
         put=(("title", ""), ("department", ""), ("manager", "")),
     ),
-    Form("PUT with null and []", ("givenName", "roles"), put=(("name", None), ("roles", []))),
+    Form(
+        "PUT with null and []",
+        ("givenName", "familyName", "roles"),
+        put=(("name", None), ("roles", [])),
+    ),
 ]
 
 

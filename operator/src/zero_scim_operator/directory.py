@@ -215,12 +215,9 @@ class Directory:
     # -- tenants -----------------------------------------------------------------------
 
     def tenants_of(self, namespace: str) -> list[TenantConfig]:
+        """The tenants that *claim* ``namespace`` (by name); which of them owns it is the
+        namespace's label's to say (:mod:`~zero_scim_operator.services.namespaces`)."""
         return sorted(self._tenants.get(namespace, ()), key=lambda t: t.name)
-
-    def tenant(self, namespace: str) -> TenantConfig | None:
-        """The one tenant owning ``namespace`` (None if none, or if two claim it)."""
-        tenants = self.tenants_of(namespace)
-        return tenants[0] if len(tenants) == 1 else None
 
     # -- users -------------------------------------------------------------------------
 
