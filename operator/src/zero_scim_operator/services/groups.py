@@ -21,25 +21,24 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
 from zero_scim import memberlog
-from zero_scim.kube.client import KubeClient
 from zero_scim.kube.coordinates import GROUP_KIND, MEMBER_BATCH
 from zero_scim.kube.errors import Conflict, KubeError, NotFound
 from zero_scim.kube.objects import Condition, ScimGroup, ScimGroupStatus
 from zero_scim.kube.tokens import format_time
 from zero_scim.memberlog import Delta, EntryHeader, SnapshotPart
 from zero_scim_operator import conditions
-from zero_scim_operator.directory import SYNCED, Directory
+from zero_scim_operator.directory import SYNCED
 from zero_scim_operator.downstream import MAX_BATCH, MembershipChange, ZeroAccountsClient
 from zero_scim_operator.mapping import InvalidObject, external_key, group_input
 from zero_scim_operator.models import GroupStatusPatch, ScimObject, as_json
-from zero_scim_operator.services.common import EventSink, ReleaseOutcome, truncate, utcnow
-from zero_scim_operator.services.downstream import Downstreams, TenantNotReady, TenantRuntime
+from zero_scim_operator.services.common import ReleaseOutcome, truncate, utcnow
+from zero_scim_operator.services.downstream import TenantNotReady, TenantRuntime
 from zero_scim_operator.services.failures import DownstreamFailed, Verdict
 from zero_scim_operator.services.objects import ObjectService
 from zero_scim_operator.services.wakeups import Wakeups
-from zero_scim_operator.settings import OperatorConfig
 
 logger = logging.getLogger(__name__)
 
@@ -137,19 +136,11 @@ def _stopped(state: GroupState, problem: Problem) -> Round:
     return Round(state, problem.delay, problem=problem)
 
 
+@dataclass(eq=False, repr=False)
 class GroupService(ObjectService):
-    noun = "group"
+    noun: ClassVar[str] = "group"
 
-    def __init__(
-        self,
-        downstreams: Downstreams,
-        directory: Directory,
-        kube: KubeClient,
-        events: EventSink,
-        config: OperatorConfig,
-    ) -> None:
-        super().__init__(downstreams, directory, kube, events, config)
-        self.wakeups = Wakeups()
+    wakeups: Wakeups = field(default_factory=Wakeups, init=False)
 
     # -- signals -------------------------------------------------------------------------
 

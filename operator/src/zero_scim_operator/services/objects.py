@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 from zero_scim.kube.client import KubeClient
 from zero_scim_operator.directory import Directory
@@ -15,26 +17,21 @@ from zero_scim_operator.services.downstream import Downstreams, delete_downstrea
 from zero_scim_operator.settings import OperatorConfig
 
 
+@dataclass(eq=False, repr=False)
 class ObjectService:
-    """The base of :class:`~.users.UserService` and :class:`~.groups.GroupService`."""
+    """The base of :class:`~.users.UserService` and :class:`~.groups.GroupService`: the
+    collaborators, given in this order (a subclass adds only its own state, as fields
+    with ``init=False``)."""
 
     #: What the object is called downstream ("account", "group").
-    noun = ""
+    noun: ClassVar[str] = ""
 
-    def __init__(
-        self,
-        downstreams: Downstreams,
-        directory: Directory,
-        kube: KubeClient,
-        events: EventSink,
-        config: OperatorConfig,
-    ) -> None:
-        self._downstreams = downstreams
-        self._directory = directory
-        self._kube = kube
-        self._events = events
-        self._config = config
-        self._rng = random.Random()
+    _downstreams: Downstreams
+    _directory: Directory
+    _kube: KubeClient
+    _events: EventSink
+    _config: OperatorConfig
+    _rng: random.Random = field(default_factory=random.Random, init=False)
 
     async def _delete(
         self,

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import ClassVar
 
-from zero_scim.kube.client import KubeClient
 from zero_scim.kube.coordinates import LABEL_SCIM_ID, USER
 from zero_scim.kube.errors import Conflict, KubeError
 from zero_scim.kube.tokens import format_time
 from zero_scim_operator import conditions
-from zero_scim_operator.directory import SYNCED, Directory, UserEntry
+from zero_scim_operator.directory import SYNCED, UserEntry
 from zero_scim_operator.mapping import (
     InvalidObject,
     account_fingerprint,
@@ -25,38 +26,28 @@ from zero_scim_operator.mapping import (
 )
 from zero_scim_operator.models import ScimObject, UserStatusPatch, as_json
 from zero_scim_operator.services.common import (
-    EventSink,
     KeyedLocks,
     ReleaseOutcome,
     SyncOutcome,
     truncate,
     utcnow,
 )
-from zero_scim_operator.services.downstream import Downstreams, TenantNotReady
+from zero_scim_operator.services.downstream import TenantNotReady
 from zero_scim_operator.services.failures import DownstreamFailed, Failure, Verdict
 from zero_scim_operator.services.objects import ObjectService
-from zero_scim_operator.settings import OperatorConfig
 
 logger = logging.getLogger(__name__)
 
 _LABEL_VALUE_MAX = 63
 
 
+@dataclass(eq=False, repr=False)
 class UserService(ObjectService):
-    noun = "account"
+    noun: ClassVar[str] = "account"
 
-    def __init__(
-        self,
-        downstreams: Downstreams,
-        directory: Directory,
-        kube: KubeClient,
-        events: EventSink,
-        config: OperatorConfig,
-    ) -> None:
-        super().__init__(downstreams, directory, kube, events, config)
-        self._locks = KeyedLocks()
-        self._repairs: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self._conflicts: dict[tuple[str, str], int] = {}
+    _locks: KeyedLocks = field(default_factory=KeyedLocks, init=False)
+    _repairs: dict[tuple[str, str], asyncio.Task[None]] = field(default_factory=dict, init=False)
+    _conflicts: dict[tuple[str, str], int] = field(default_factory=dict, init=False)
 
     # -- sync ----------------------------------------------------------------------------
 
