@@ -241,16 +241,19 @@ JUDGED_MIN = 200
 SAMPLING_LIMIT = 90.0
 
 Request = tuple[str, datetime, datetime, int]  # token, sent, answered, status
+#: The status of a request that got no answer (a timeout): judged, and never a 200.
+NO_ANSWER = 0
 
 
 def judge(requests: list[Request], windows: list[Validity]) -> tuple[int, int]:
     """(judged, refused): the requests sent at least API_PROPAGATION after their token's
-    rotation and answered before its window ended, and how many of them got a 401."""
+    rotation and answered before its window ended, and how many of them got a 401 (a
+    request without an answer is evidence of neither)."""
     by_token = {w.token: w for w in windows}
     judged = refused = 0
     for token, sent, done, status in requests:
         window = by_token.get(token)
-        if window is None or window.end is None:
+        if window is None or window.end is None or status == NO_ANSWER:
             continue
         if window.start + timedelta(seconds=API_PROPAGATION) <= sent and done < window.end:
             judged += 1
@@ -286,7 +289,10 @@ async def test_no_401_for_a_valid_token_while_tokens_rotate(
     of its grace period. No request inside that window may get a 401.
     """
     operators()
-    create_tenant(kube, zero, namespace, tokenRotation={"interval": "2s", "gracePeriod": "5s"})
+    # While tokens rotate every 2 s a token's window ends with the next-but-one rotation,
+    # long before its grace period: the grace only matters once rotations stop (below),
+    # where it must outlast the operator's reaction to the spec change on a busy machine.
+    create_tenant(kube, zero, namespace, tokenRotation={"interval": "2s", "gracePeriod": "10s"})
     await eventually(lambda: read_secret(kube, namespace))
     requests: list[Request] = []
     with running_api(kube.kubeconfig) as api:
@@ -324,12 +330,16 @@ async def test_no_401_for_a_valid_token_while_tokens_rotate(
                     while sampling():
                         token = entra_token()
                         sent = datetime.now(UTC)
-                        response = await http.get(
-                            "/Users",
-                            params={"count": "1"},
-                            headers={"Authorization": f"Bearer {token}"},
-                        )
-                        requests.append((token, sent, datetime.now(UTC), response.status_code))
+                        try:
+                            response = await http.get(
+                                "/Users",
+                                params={"count": "1"},
+                                headers={"Authorization": f"Bearer {token}"},
+                            )
+                            status = response.status_code
+                        except httpx.TransportError:
+                            status = NO_ANSWER  # a slow answer on a busy machine: not a 401
+                        requests.append((token, sent, datetime.now(UTC), status))
 
                 await asyncio.gather(*(client() for _ in range(16)))
             await asyncio.sleep(2.5)  # record the rotation after the last one used
