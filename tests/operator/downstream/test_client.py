@@ -148,6 +148,26 @@ async def test_a_field_sent_as_null_is_cleared(zero: ZeroAccountsClient) -> None
     assert result.enabled  # active: null keeps the enabled state
 
 
+async def test_a_field_left_out_is_cleared_and_an_empty_string_refused(
+    service: AccountsService, tenant: Tenant, zero: ZeroAccountsClient
+) -> None:
+    """The rest of "Clearing a field": a replacing PUT clears every optional field it
+    leaves out (manager and the enterprise fields too), and ``""`` is not a way to clear
+    -- Zero refuses it, so the operator never sends it."""
+    full = await zero.upsert_account("u-omit", _account("u-omit", **FULL))
+    assert all(getattr(full.resource, field) for field in FULL)
+    async with service.http(tenant) as http:
+        for field in ("title", "department", "givenName", "email"):
+            refused = await http.put("/accounts/u-omit", json={"userName": "u-omit", field: ""})
+            assert refused.status_code == 422, (field, refused.text)
+        response = await http.put("/accounts/u-omit", json={"userName": "u-omit"})
+        assert response.status_code == 200, response.text
+    account = await zero.get_account("u-omit")
+    assert account is not None and account.version == full.resource.version + 1
+    assert account.email is None and all(getattr(account, f) in (None, []) for f in FULL)
+    assert account.enabled  # active left out keeps the enabled state
+
+
 async def test_enable_disable(zero: ZeroAccountsClient) -> None:
     await zero.upsert_account("u1", _account("u1"))
     disabled = await zero.disable_account("u1")
