@@ -32,7 +32,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ import psutil
 from bench.support import (
     CpuMeter,
     Timings,
+    accounts_process,
     api_server,
     cluster,
     control_plane_pids,
@@ -76,30 +77,15 @@ ADMIN_TOKEN = "bench-admin-token"
 # -- processes -------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def accounts_service(workdir: Path) -> Any:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "zero_scim.cli", "accounts", "--host=127.0.0.1", "--port=0",
-         f"--db={workdir / 'accounts.sqlite3'}", f"--org={ORG}:{API_KEY}",
-         "--log-level=warning", "--no-access-log"],
-        stdout=subprocess.PIPE, text=True, cwd=workdir,
-        env={**os.environ, "ZERO_ACCOUNTS_ADMIN_TOKEN": ADMIN_TOKEN},
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith("ZERO_ACCOUNTS_URL="):
-                yield process, line.split("=", 1)[1].strip()
-                break
-        else:
-            raise RuntimeError("the accounts service did not start")
-    finally:
-        process.terminate()
-        process.wait(15)
+def accounts_service(
+    workdir: Path,
+) -> contextlib.AbstractContextManager[tuple[subprocess.Popen[str], str]]:
+    env = {"ZERO_ACCOUNTS_ADMIN_TOKEN": ADMIN_TOKEN}
+    return accounts_process(workdir, f"--org={ORG}:{API_KEY}", env=env)
 
 
 @contextlib.contextmanager
-def operator(kubeconfig: Path, namespace: str, workdir: Path) -> Any:
+def operator(kubeconfig: Path, namespace: str, workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
     log = (workdir / "operator.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "zero_scim.cli", "operator", f"--namespace={namespace}",

@@ -22,9 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -36,7 +33,7 @@ from typing import Any
 import httpx
 
 from bench.operator_lag import operator
-from bench.support import Timings, api_server, cluster, wait_for
+from bench.support import Timings, accounts_process, api_server, cluster, wait_for
 from tests.support.idp import CONTOSO, Browser, running_idp
 from zero_scim.jsondata import JsonObject
 from zero_scim.kube.client import KubeClient
@@ -55,24 +52,10 @@ PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 @contextlib.contextmanager
 def accounts_with_sign_in(workdir: Path, authority: str) -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "zero_scim.cli", "accounts", "--host=127.0.0.1", "--port=0",
-         f"--db={workdir / 'accounts.sqlite3'}", f"--org={ORG}:{API_KEY}",
-         "--log-level=warning", "--no-access-log",
-         f"--sso-client-id={CLIENT_ID}", f"--sso-authority={authority}"],
-        stdout=subprocess.PIPE, text=True, cwd=workdir,
-        env={**os.environ, "ZERO_ACCOUNTS_SSO_CLIENT_SECRET": CLIENT_SECRET},
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith("ZERO_ACCOUNTS_URL="):
-                yield line.split("=", 1)[1].strip()
-                return
-        raise RuntimeError("the accounts service did not start")
-    finally:
-        process.terminate()
-        process.wait(15)
+    sign_in = (f"--sso-client-id={CLIENT_ID}", f"--sso-authority={authority}")
+    env = {"ZERO_ACCOUNTS_SSO_CLIENT_SECRET": CLIENT_SECRET}
+    with accounts_process(workdir, f"--org={ORG}:{API_KEY}", *sign_in, env=env) as (_, url):
+        yield url
 
 
 async def make_tenant(kube: KubeClient, accounts_url: str) -> str:

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -233,3 +233,28 @@ async def api_server(kubeconfig: Path, *extra_args: str) -> AsyncIterator[ApiPro
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextlib.contextmanager
+def accounts_process(
+    workdir: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``zero-scim accounts`` on a free port with its database in ``workdir``: the process
+    and its URL; terminated afterwards."""
+    command = [
+        sys.executable, "-m", "zero_scim.cli", "accounts", "--host=127.0.0.1", "--port=0",
+        f"--db={workdir / 'accounts.sqlite3'}", "--log-level=warning", "--no-access-log", *args,
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, text=True, cwd=workdir, env={**os.environ, **(env or {})}
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("ZERO_ACCOUNTS_URL="):
+                yield process, line.split("=", 1)[1].strip()
+                return
+        raise RuntimeError("the accounts service did not start")
+    finally:
+        process.terminate()
+        process.wait(15)

@@ -14,7 +14,7 @@ import httpx
 from tests.operator.conftest import Start
 from tests.operator.support import Zero, create_tenant, eventually, read_secret
 from tests.support.kube import KubeEnv
-from tests.support.scim import running_api
+from tests.support.scim import running_api, scim_client
 
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -46,11 +46,7 @@ async def test_entra_through_the_scim_api_to_zero(
     secret = await eventually(lambda: read_secret(kube, namespace))
     token = secret["data"]["token"]
     with running_api(kube.kubeconfig) as api:
-        async with httpx.AsyncClient(
-            base_url=f"{api.url}/scim/v2",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        ) as scim:
+        async with scim_client(api.url, token) as scim:
             await eventually(lambda: _ok(scim))
             ids = []
             for i in range(3):

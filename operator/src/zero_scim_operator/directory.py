@@ -163,7 +163,11 @@ class Directory:
 
     def settled(self, now: float) -> bool:
         """No listing event for a while: the maps are as complete as the watches."""
-        return now - self._listed_at >= self.QUIET
+        return self.unsettled_for(now) <= 0
+
+    def unsettled_for(self, now: float) -> float:
+        """Seconds until :meth:`settled` (if no listing event comes meanwhile)."""
+        return self._listed_at + self.QUIET - now
 
     def put_user(self, namespace: str, entry: UserEntry) -> None:
         old = self._users.setdefault(namespace, {}).get(entry.name)
@@ -211,12 +215,9 @@ class Directory:
     # -- tenants -----------------------------------------------------------------------
 
     def tenants_of(self, namespace: str) -> list[TenantConfig]:
+        """The tenants that *claim* ``namespace`` (by name); which of them owns it is the
+        namespace's label's to say (:mod:`~zero_scim_operator.services.namespaces`)."""
         return sorted(self._tenants.get(namespace, ()), key=lambda t: t.name)
-
-    def tenant(self, namespace: str) -> TenantConfig | None:
-        """The one tenant owning ``namespace`` (None if none, or if two claim it)."""
-        tenants = self.tenants_of(namespace)
-        return tenants[0] if len(tenants) == 1 else None
 
     # -- users -------------------------------------------------------------------------
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import cast
 
 import kopf
 
 from zero_scim.kube.client import KubeClient
 from zero_scim.kube.objects import ObjectReference
-from zero_scim_operator.directory import Directory
+from zero_scim_operator.directory import Directory, TenantIndex
 from zero_scim_operator.services.common import EventSink, EventType
 from zero_scim_operator.services.downstream import ClientFactory, Downstreams, _default_client
 from zero_scim_operator.services.groups import GroupService
+from zero_scim_operator.services.namespaces import Namespaces
 from zero_scim_operator.services.resync import ResyncService
 from zero_scim_operator.services.sso import SsoService
 from zero_scim_operator.services.tenants import TenantService
@@ -65,10 +66,12 @@ class Factory:
         self.kube = kube
         self.events = events or KopfEvents()
         self.directory = Directory(time.monotonic())
+        self.namespaces = Namespaces(kube)
         self.downstreams = Downstreams(
             kube,
             config,
-            self.directory.tenant,
+            self.directory,
+            self.namespaces,
             client_factory=client_factory,
             on_reachability=self._reachability_changed,
         )
@@ -79,6 +82,7 @@ class Factory:
         self.tenants = TenantService(
             kube,
             self.directory,
+            self.namespaces,
             self.downstreams,
             self.tokens,
             self.resync,
@@ -89,10 +93,10 @@ class Factory:
         )
         self._bound = False
 
-    def bind(self, kwargs: Mapping[str, Any]) -> None:
+    def bind(self, kwargs: Mapping[str, object]) -> None:
         """Hand Kopf's tenant index (from any handler's kwargs) to the directory, once."""
         if not self._bound:
-            self.directory.bind(tenants=kwargs[TENANT_INDEX])
+            self.directory.bind(tenants=cast(TenantIndex, kwargs[TENANT_INDEX]))
             self._bound = True
 
     def _reachability_changed(self, namespace: str, reachable: bool) -> None:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -50,13 +49,17 @@ class InvalidObject(ValueError):
     """The object cannot be represented downstream; the message names the field."""
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     if isinstance(value, str) and value.strip():
         return value
     return None
 
 
-def _pick(items: Any, *, prefer: Sequence[str]) -> str | None:
+def _object(value: object) -> Mapping[str, object]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _pick(items: object, *, prefer: Sequence[str]) -> str | None:
     """The ``value`` of a multi-valued attribute: by ``primary``/``type`` preference."""
     if not isinstance(items, Sequence) or isinstance(items, str):
         return None
@@ -72,18 +75,21 @@ def _pick(items: Any, *, prefer: Sequence[str]) -> str | None:
     return None
 
 
-def _roles(items: Any) -> list[str]:
+def _roles(items: object) -> list[str]:
     if not isinstance(items, Sequence) or isinstance(items, str):
         return []
     values = (_text(i.get("value")) for i in items if isinstance(i, Mapping))
     return sorted({v for v in values if v is not None})
 
 
-def account_input(spec: Mapping[str, Any]) -> AccountInput:
-    """The desired Zero account for a ScimUser spec. Raises :class:`InvalidObject`."""
-    name = spec.get("name") if isinstance(spec.get("name"), Mapping) else {}
-    enterprise = spec.get("enterprise") if isinstance(spec.get("enterprise"), Mapping) else {}
-    assert isinstance(name, Mapping) and isinstance(enterprise, Mapping)
+def account_input(spec: Mapping[str, object]) -> AccountInput:
+    """The desired Zero account for a ScimUser spec. Raises :class:`InvalidObject`.
+
+    Every field is sent, a field without a value as ``null`` -- which clears it in Zero
+    (docs/zero-accounts-api.md, "Clearing a field").
+    """
+    name = _object(spec.get("name"))
+    enterprise = _object(spec.get("enterprise"))
     manager = enterprise.get("manager")
     manager_key = _text(manager.get("value")) if isinstance(manager, Mapping) else None
     own_id = str(spec.get("id", ""))
@@ -94,7 +100,7 @@ def account_input(spec: Mapping[str, Any]) -> AccountInput:
             raise InvalidObject(f"enterprise manager: {exc}") from None
         if manager_key == own_id:
             manager_key = None
-    fields: dict[str, Any] = {
+    fields: dict[str, object] = {
         "user_name": spec.get("userName"),
         "email": _pick(spec.get("emails"), prefer=("primary", "work", "first")),
         "given_name": _text(name.get("givenName")),
@@ -110,22 +116,21 @@ def account_input(spec: Mapping[str, Any]) -> AccountInput:
         "manager_key": manager_key,
     }
     try:
-        return AccountInput(**fields)
+        return AccountInput.model_validate(fields)
     except ValidationError as exc:
         raise InvalidObject(_describe(exc, _ACCOUNT_SOURCES)) from None
 
 
-def group_input(spec: Mapping[str, Any]) -> GroupInput:
+def group_input(spec: Mapping[str, object]) -> GroupInput:
     """The desired Zero group for a ScimGroup spec. Raises :class:`InvalidObject`."""
+    fields = {"display_name": spec.get("displayName"), "external_id": _text(spec.get("externalId"))}
     try:
-        return GroupInput(
-            display_name=spec.get("displayName"), external_id=_text(spec.get("externalId"))
-        )
+        return GroupInput.model_validate(fields)
     except ValidationError as exc:
         raise InvalidObject(_describe(exc, {})) from None
 
 
-def external_key(spec: Mapping[str, Any]) -> str:
+def external_key(spec: Mapping[str, object]) -> str:
     """The downstream key of a user or group: its SCIM id. Raises :class:`InvalidObject`."""
     try:
         return check_external_key(str(spec.get("id", "")))
@@ -161,7 +166,7 @@ def _describe(exc: ValidationError, sources: Mapping[str, str]) -> str:
 # -- fingerprints: what drift detection compares --------------------------------------------
 
 
-def _digest(values: Sequence[Any]) -> str:
+def _digest(values: Sequence[object]) -> str:
     return hashlib.blake2b(repr(tuple(values)).encode("utf-8"), digest_size=12).hexdigest()
 
 

@@ -8,14 +8,17 @@ before a default existed reads the same).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypedDict, cast
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from zero_scim.jsondata import JsonObject
 from zero_scim.kube.objects import (
+    Condition,
     ObjectReference,
     ScimGroup,
     ScimGroupSpec,
@@ -194,3 +197,40 @@ class ScimObject:
     @property
     def name(self) -> str:
         return self.ref.name
+
+
+# -- what the operator writes: status patches (JSON merge patches; None deletes a field) ----
+
+
+class UserStatusPatch(TypedDict, total=False):
+    """A ScimUser's status as one sync records it (``SyncStatus`` with deletions)."""
+
+    observedGeneration: int
+    conditions: list[Condition]
+    downstreamId: str | None
+    lastSyncedAt: str | None
+    lastError: str | None
+    kopf: JsonObject
+
+
+class GroupStatusPatch(UserStatusPatch, total=False):
+    membersSyncedSeq: int
+    memberCount: int | None
+
+
+class TenantStatusPatch(TypedDict, total=False):
+    observedGeneration: int
+    namespace: str
+    tokenSecretName: str | None
+    tokenRotatedAt: str | None
+    nextRotationAt: str | None
+    previousTokenExpiresAt: str | None
+    userCount: int
+    groupCount: int
+    lastSyncAt: str | None
+    conditions: list[Condition]
+
+
+def as_json(patch: Mapping[str, object]) -> JsonObject:
+    """A status patch as the JSON the client sends (the TypedDicts above hold only JSON)."""
+    return cast(JsonObject, patch)

@@ -14,7 +14,6 @@ import contextlib
 import logging
 import os
 import sys
-from typing import Any
 
 import kopf
 
@@ -28,6 +27,20 @@ DEFAULT_LIVENESS = "http://0.0.0.0:8080/healthz"
 #: Connections of the operator's own client to the API server (Kopf has its own).
 KUBE_POOL = 32
 logger = logging.getLogger("zero_scim_operator")
+
+#: The tuning flags: (option, OperatorConfig field, help).
+TUNING = (
+    ("--status-interval", "status_interval", "seconds between tenant status refreshes"),
+    ("--probe-interval", "probe_interval", "seconds between downstream probes"),
+    ("--retry-budget", "retry_budget", "seconds a handler waits for the downstream"),
+    ("--backoff-base", "backoff_base", "first retry delay (seconds)"),
+    ("--backoff-cap", "backoff_cap", "longest retry delay (seconds)"),
+    ("--breaker-cap", "breaker_cap", "longest pause before a trial request (seconds)"),
+    ("--member-wait", "member_wait", "seconds to wait for a member's account"),
+    ("--watch-server-timeout", "watch_server_timeout", "seconds per watch request"),
+    ("--watch-client-timeout", "watch_client_timeout", "hard limit per watch request"),
+    ("--request-timeout", "request_timeout", "timeout of other API requests"),
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,18 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     defaults = OperatorConfig()
     tuning = parser.add_argument_group("tuning (defaults are the production values)")
-    for option, field, help_text in (
-        ("--status-interval", "status_interval", "seconds between tenant status refreshes"),
-        ("--probe-interval", "probe_interval", "seconds between downstream probes"),
-        ("--retry-budget", "retry_budget", "seconds a handler waits for the downstream"),
-        ("--backoff-base", "backoff_base", "first retry delay (seconds)"),
-        ("--backoff-cap", "backoff_cap", "longest retry delay (seconds)"),
-        ("--breaker-cap", "breaker_cap", "longest pause before a trial request (seconds)"),
-        ("--member-wait", "member_wait", "seconds to wait for a member's account"),
-        ("--watch-server-timeout", "watch_server_timeout", "seconds per watch request"),
-        ("--watch-client-timeout", "watch_client_timeout", "hard limit per watch request"),
-        ("--request-timeout", "request_timeout", "timeout of other API requests"),
-    ):
+    for option, field, help_text in TUNING:
         tuning.add_argument(
             option,
             dest=field,
@@ -85,21 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> OperatorConfig:
     liveness = None if args.liveness in ("", "off", "none") else args.liveness
     namespaces = () if args.all_namespaces else tuple(args.namespace)
-    tuning: dict[str, Any] = {
-        field: getattr(args, field)
-        for field in (
-            "status_interval",
-            "probe_interval",
-            "retry_budget",
-            "backoff_base",
-            "backoff_cap",
-            "breaker_cap",
-            "member_wait",
-            "watch_server_timeout",
-            "watch_client_timeout",
-            "request_timeout",
-        )
-    }
+    tuning = {field: getattr(args, field) for _, field, _ in TUNING}  # argparse: floats
     return OperatorConfig(
         namespaces=namespaces, liveness=liveness, kubeconfig=args.kubeconfig, **tuning
     )
@@ -136,7 +124,7 @@ async def operate(
         registry = build_registry(factory, Scope(config.namespaces))
 
         @kopf.on.cleanup(registry=registry)
-        async def cleanup(**_: Any) -> None:
+        async def cleanup(**_: object) -> None:
             # Before Kopf's wait for "hung" tasks: our background tasks end here.
             await factory.close()
 

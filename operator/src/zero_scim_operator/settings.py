@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 import kopf
 
@@ -113,7 +113,7 @@ class GenerationDiffBase(kopf.DiffBaseStorage):
             )
 
 
-def _essence(raw: dict[str, Any]) -> kopf.BodyEssence:
+def _essence(raw: dict[str, object]) -> kopf.BodyEssence:
     return cast(kopf.BodyEssence, raw)
 
 

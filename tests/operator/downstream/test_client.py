@@ -116,6 +116,58 @@ async def test_upsert_get_delete_account(zero: ZeroAccountsClient) -> None:
     assert await zero.get_account("u-bob") is None
 
 
+#: Every optional field of an account, filled (wire names: the model's aliases).
+FULL = {
+    "given_name": "Barbara",
+    "family_name": "Jensen",
+    "display_name": "Babs",
+    "title": "Tour Guide",
+    "department": "Tours",
+    "organization": "Universal",
+    "work_phone": "+1 555 0100",
+    "roles": ["Guide"],
+    "external_id": "ext-1",
+    "manager_key": "u-boss",
+}
+
+
+async def test_a_field_sent_as_null_is_cleared(zero: ZeroAccountsClient) -> None:
+    """The contract's "Clearing a field": every optional field the operator sends as null
+    (roles: []) is cleared in Zero; the body says so explicitly (no field is left out)."""
+    full = await zero.upsert_account("u-clear", _account("u-clear", **FULL))
+    assert all(getattr(full.resource, field) for field in FULL)
+    assert full.resource.email == "u-clear@example.com"
+    cleared = AccountInput(user_name="u-clear")  # what mapping.account_input makes of it
+    body = cleared.model_dump(mode="json", by_alias=True)
+    assert body["title"] is None and body["managerKey"] is None and body["roles"] == []
+    assert set(body) >= {"email", "givenName", "workPhone", "externalId"}  # sent, as null
+    result = (await zero.upsert_account("u-clear", cleared)).resource
+    assert result.version == full.resource.version + 1
+    assert result.email is None and result.roles == []
+    assert all(getattr(result, field) in (None, []) for field in FULL)
+    assert result.enabled  # active: null keeps the enabled state
+
+
+async def test_a_field_left_out_is_cleared_and_an_empty_string_refused(
+    service: AccountsService, tenant: Tenant, zero: ZeroAccountsClient
+) -> None:
+    """The rest of "Clearing a field": a replacing PUT clears every optional field it
+    leaves out (manager and the enterprise fields too), and ``""`` is not a way to clear
+    -- Zero refuses it, so the operator never sends it."""
+    full = await zero.upsert_account("u-omit", _account("u-omit", **FULL))
+    assert all(getattr(full.resource, field) for field in FULL)
+    async with service.http(tenant) as http:
+        for field in ("title", "department", "givenName", "email"):
+            refused = await http.put("/accounts/u-omit", json={"userName": "u-omit", field: ""})
+            assert refused.status_code == 422, (field, refused.text)
+        response = await http.put("/accounts/u-omit", json={"userName": "u-omit"})
+        assert response.status_code == 200, response.text
+    account = await zero.get_account("u-omit")
+    assert account is not None and account.version == full.resource.version + 1
+    assert account.email is None and all(getattr(account, f) in (None, []) for f in FULL)
+    assert account.enabled  # active left out keeps the enabled state
+
+
 async def test_enable_disable(zero: ZeroAccountsClient) -> None:
     await zero.upsert_account("u1", _account("u1"))
     disabled = await zero.disable_account("u1")
@@ -293,7 +345,9 @@ async def test_other_4xx_are_permanent(
     with pytest.raises(PermanentError) as caught:
         await zero.upsert_account("u1", _account("u1", manager_key="u1"))
     assert (caught.value.status, caught.value.code) == (422, "validation_failed")
-    assert caught.value.details[0]["field"] == "managerKey"
+    details = caught.value.details
+    assert isinstance(details, list) and isinstance(details[0], dict)
+    assert details[0]["field"] == "managerKey"
 
     async with ZeroAccountsClient(service.url, tenant.org_id, "wrong-key") as wrong:
         with pytest.raises(PermanentError) as caught:

@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import email.utils
 import math
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from zero_scim.jsondata import JsonObject, JsonValue
 from zero_scim_operator.downstream.errors import (
     ConflictError,
     DownstreamError,
+    ErrorContext,
     PermanentError,
     RateLimited,
     TransientError,
@@ -132,7 +134,7 @@ class ZeroAccountsClient:
         response = await self._send("POST", self._path("accounts", key) + ":disable")
         return _parse(response, Account)
 
-    async def iter_accounts(self, *, page_size: int = MAX_PAGE) -> AsyncIterator[Account]:
+    async def iter_accounts(self, *, page_size: int = MAX_PAGE) -> AsyncGenerator[Account, None]:
         """Every account of the org, ordered by externalKey, following cursors."""
         async for item in self._pages(f"{self._org}/accounts", page_size):
             yield _validate(item, Account)
@@ -161,7 +163,7 @@ class ZeroAccountsClient:
         )
         return response is not None
 
-    async def iter_groups(self, *, page_size: int = MAX_PAGE) -> AsyncIterator[Group]:
+    async def iter_groups(self, *, page_size: int = MAX_PAGE) -> AsyncGenerator[Group, None]:
         async for item in self._pages(f"{self._org}/groups", page_size):
             yield _validate(item, Group)
 
@@ -186,7 +188,7 @@ class ZeroAccountsClient:
         missing: list[str] = []
         for start in range(0, len(ops), MAX_BATCH):
             chunk = ops[start : start + MAX_BATCH]
-            body = {
+            body: JsonObject = {
                 "add": [k for is_add, k in chunk if is_add],
                 "remove": [k for is_add, k in chunk if not is_add],
             }
@@ -198,7 +200,7 @@ class ZeroAccountsClient:
 
     async def iter_members(
         self, group_key: str, *, page_size: int = MAX_PAGE
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """The account keys of the group's members, in order, following cursors."""
         async for item in self._pages(self._path("groups", group_key) + "/members", page_size):
             yield _validate(item, Member).account_key
@@ -229,7 +231,7 @@ class ZeroAccountsClient:
     def _path(self, collection: str, key: str) -> str:
         return f"{self._org}/{collection}/{quote(check_external_key(key), safe='')}"
 
-    async def _pages(self, path: str, page_size: int) -> AsyncIterator[dict[str, Any]]:
+    async def _pages(self, path: str, page_size: int) -> AsyncGenerator[dict[str, object], None]:
         if not 1 <= page_size <= MAX_PAGE:
             raise ValueError(f"page_size must be from 1 to {MAX_PAGE}")
         cursor: str | None = None
@@ -249,7 +251,7 @@ class ZeroAccountsClient:
         method: str,
         path: str,
         *,
-        json: Any = None,
+        json: JsonObject | None = None,
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
@@ -274,7 +276,7 @@ class ZeroAccountsClient:
         self,
         method: str,
         path: str,
-        json: Any,
+        json: JsonObject | None,
         params: dict[str, str] | None,
         headers: dict[str, str] | None,
     ) -> httpx.Response:
@@ -303,7 +305,7 @@ def _if_match(version: int | None) -> dict[str, str] | None:
 
 
 class _Page(BaseModel):
-    items: list[dict[str, Any]]
+    items: list[dict[str, object]]  # each validated by the caller's model
     next_cursor: str | None
 
 
@@ -314,7 +316,7 @@ def _parse(response: httpx.Response, model: type[M]) -> M:
         raise _invalid_response(response, exc) from exc
 
 
-def _validate(item: dict[str, Any], model: type[M]) -> M:
+def _validate(item: dict[str, object], model: type[M]) -> M:
     try:
         return model.model_validate(item)
     except ValidationError as exc:
@@ -325,14 +327,12 @@ def _validate(item: dict[str, Any], model: type[M]) -> M:
 
 
 def _invalid_response(response: httpx.Response, exc: ValidationError) -> TransientError:
-    return TransientError(
-        f"unexpected response body: {exc.error_count()} errors",
-        code="invalid_response",
-        **_context(response),
-    )
+    context = _context(response)
+    context["code"] = "invalid_response"
+    return TransientError(f"unexpected response body: {exc.error_count()} errors", **context)
 
 
-def _context(response: httpx.Response) -> dict[str, Any]:
+def _context(response: httpx.Response) -> ErrorContext:
     return {
         "method": response.request.method,
         "url": str(response.request.url),
@@ -344,25 +344,33 @@ def _context(response: httpx.Response) -> dict[str, Any]:
 def _error(response: httpx.Response) -> DownstreamError:
     """The exception for a non-2xx response (see the tree in ``errors``)."""
     status = response.status_code
-    code: str | None = None
+    context = _context(response)
     message = response.reason_phrase or f"HTTP {status}"
-    details: Any = None
-    try:
-        error = response.json()["error"]
+    error = _error_document(response)  # absent: a proxy's HTML page, an empty body
+    if error is not None:
         code = error.get("code")
-        message = error.get("message") or message
-        details = error.get("details")
-    except (ValueError, KeyError, TypeError, AttributeError):
-        pass  # not the service's error document (a proxy's HTML page, an empty body)
-    kwargs: dict[str, Any] = {"code": code, "details": details, **_context(response)}
+        text = error.get("message")
+        context["code"] = code if isinstance(code, str) else None
+        context["details"] = error.get("details")
+        message = text if isinstance(text, str) and text else message
     if status == 429:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return RateLimited(message, retry_after=retry_after, **kwargs)
+        return RateLimited(message, retry_after=retry_after, **context)
     if status == 409:
-        return ConflictError(message, **kwargs)
+        return ConflictError(message, **context)
     if status == 408 or status >= 500:
-        return TransientError(message, **kwargs)
-    return PermanentError(message, **kwargs)
+        return TransientError(message, **context)
+    return PermanentError(message, **context)
+
+
+def _error_document(response: httpx.Response) -> dict[str, JsonValue] | None:
+    """The service's ``{"error": {...}}``, if the body is one."""
+    try:
+        body: JsonValue = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else None
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float:

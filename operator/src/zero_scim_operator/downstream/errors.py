@@ -22,7 +22,22 @@ the same request again later may succeed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict, Unpack
+
+from zero_scim.jsondata import JsonValue
+
+
+class ErrorContext(TypedDict, total=False):
+    """What a :class:`DownstreamError` knows about the request and the answer."""
+
+    method: str | None
+    url: str | None
+    #: HTTP status, ``None`` when no response arrived (timeout, connection error).
+    status: int | None
+    #: The service's error code (``error.code``), e.g. ``"email_taken"``.
+    code: str | None
+    details: JsonValue
+    request_id: str | None
 
 
 class DownstreamError(Exception):
@@ -30,27 +45,15 @@ class DownstreamError(Exception):
 
     retryable: bool = False
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        method: str | None = None,
-        url: str | None = None,
-        status: int | None = None,
-        code: str | None = None,
-        details: Any = None,
-        request_id: str | None = None,
-    ) -> None:
+    def __init__(self, message: str, **context: Unpack[ErrorContext]) -> None:
         super().__init__(message)
         self.message = message
-        self.method = method
-        self.url = url
-        #: HTTP status, ``None`` when no response arrived (timeout, connection error).
-        self.status = status
-        #: The service's error code (``error.code``), e.g. ``"email_taken"``.
-        self.code = code
-        self.details = details
-        self.request_id = request_id
+        self.method = context.get("method")
+        self.url = context.get("url")
+        self.status = context.get("status")
+        self.code = context.get("code")
+        self.details = context.get("details")
+        self.request_id = context.get("request_id")
 
     def __str__(self) -> str:
         where = f" ({self.method} {self.url})" if self.method else ""
@@ -68,8 +71,10 @@ class TransientError(DownstreamError):
 class RateLimited(TransientError):
     """429: slow down, and do not retry before ``retry_after`` seconds."""
 
-    def __init__(self, message: str, *, retry_after: float, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
+    def __init__(
+        self, message: str, *, retry_after: float, **context: Unpack[ErrorContext]
+    ) -> None:
+        super().__init__(message, **context)
         self.retry_after = retry_after
 
 

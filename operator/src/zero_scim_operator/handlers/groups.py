@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import kopf
 
 from zero_scim.kube.coordinates import GROUP, GROUP_KIND, VERSION, from_body
 from zero_scim_operator.factory import Factory
+from zero_scim_operator.handlers.outcomes import released
 from zero_scim_operator.models import ScimObject
 
 
@@ -21,21 +20,16 @@ def register(registry: kopf.OperatorRegistry, factory: Factory) -> None:
         registry=registry,
         cancellation_timeout=1.0,
     )
-    async def group_loop(body: kopf.Body, namespace: str | None, name: str, **kwargs: Any) -> None:
+    async def group_loop(
+        body: kopf.Body, namespace: str | None, name: str, **kwargs: object
+    ) -> None:
         factory.bind(kwargs)
         # ``body`` is kept live by Kopf: each call reads the group as it is now
         await factory.groups.run(str(namespace), name, lambda: from_body(body, GROUP_KIND))
 
     @kopf.on.delete(GROUP, VERSION, "scimgroups", id="release", registry=registry, timeout=None)
-    async def release_group(body: kopf.Body, **kwargs: Any) -> None:
+    async def release_group(body: kopf.Body, **kwargs: object) -> None:
         factory.bind(kwargs)
         group = ScimObject.from_object(from_body(body, GROUP_KIND))
         outcome = await factory.groups.release(group)
-        if outcome.warn:
-            factory.events.post(
-                group.ref.as_reference(), "Warning", outcome.reason, outcome.message
-            )
-        if not outcome.done:
-            raise kopf.TemporaryError(
-                f"{outcome.reason}: {outcome.message}", delay=outcome.retry_after or 5.0
-            )
+        released(factory, group.ref.as_reference(), outcome)

@@ -10,7 +10,7 @@ summarise and wake loops; they never call anything.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Mapping
 
 import kopf
 
@@ -34,28 +34,24 @@ def register(registry: kopf.OperatorRegistry, factory: Factory, scope: Scope) ->
     directory = factory.directory
 
     @kopf.index(GROUP, VERSION, "zerotenants", id="tenant_index", registry=registry)
-    async def tenant_index(body: kopf.Body, **_: Any) -> dict[str, TenantConfig]:
+    async def tenant_index(body: kopf.Body, **_: object) -> dict[str, TenantConfig]:
         tenant = TenantConfig.from_object(from_body(body, TENANT))
         return {tenant.namespace: tenant} if scope.serves(tenant.namespace) else {}
 
     @kopf.on.event(GROUP, VERSION, "scimusers", id="directory", registry=registry)
     async def user_event(
-        body: kopf.Body, namespace: str | None, name: str, type: str | None, **kwargs: Any
+        body: kopf.Body, namespace: str | None, name: str, type: str | None, **kwargs: object
     ) -> None:
-        factory.bind(kwargs)
-        _listing(factory, type)
-        if type == "DELETED":
+        if _arrived(factory, kwargs, type):
             directory.drop_user(str(namespace), name)
         else:
             directory.put_user(str(namespace), UserEntry.from_body(from_body(body, USER)))
 
     @kopf.on.event(GROUP, VERSION, "scimgroups", id="directory", registry=registry)
     async def group_event(
-        body: kopf.Body, namespace: str | None, name: str, type: str | None, **kwargs: Any
+        body: kopf.Body, namespace: str | None, name: str, type: str | None, **kwargs: object
     ) -> None:
-        factory.bind(kwargs)
-        _listing(factory, type)
-        if type == "DELETED":
+        if _arrived(factory, kwargs, type):
             directory.drop_group(str(namespace), name)
         else:
             directory.put_group(str(namespace), GroupEntry.from_body(from_body(body, GROUP_KIND)))
@@ -63,20 +59,22 @@ def register(registry: kopf.OperatorRegistry, factory: Factory, scope: Scope) ->
 
     @kopf.on.event(GROUP, VERSION, "scimmemberbatches", id="directory", registry=registry)
     async def batch_event(
-        body: kopf.Body, namespace: str | None, name: str, type: str | None, **kwargs: Any
+        body: kopf.Body, namespace: str | None, name: str, type: str | None, **kwargs: object
     ) -> None:
-        factory.bind(kwargs)
-        _listing(factory, type)
+        gone = _arrived(factory, kwargs, type)
         batch = from_body(body, MEMBER_BATCH)
         group = memberlog.group_of(batch)
         entry = memberlog.header(batch)
-        if type == "DELETED" or entry is None:
+        if gone or entry is None:
             directory.drop_batch(str(namespace), group, name)
         else:
             directory.put_batch(str(namespace), group, entry)
         factory.groups.wake(str(namespace), group)
 
 
-def _listing(factory: Factory, type_: str | None) -> None:
+def _arrived(factory: Factory, kwargs: Mapping[str, object], type_: str | None) -> bool:
+    """The bookkeeping of every event of the directory; True if the object is gone."""
+    factory.bind(kwargs)
     if type_ is None:  # Kopf marks the objects of a (re)listing with no event type
         factory.directory.listed(asyncio.get_running_loop().time())
+    return type_ == "DELETED"

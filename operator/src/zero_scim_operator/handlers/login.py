@@ -10,7 +10,6 @@ for fresh credentials (a token file re-read, an exec plugin re-run).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import kopf
 
@@ -42,5 +41,5 @@ async def connection_info(config: KubeConfig, now: datetime | None = None) -> ko
 
 def register(registry: kopf.OperatorRegistry, config: KubeConfig) -> None:
     @kopf.on.login(registry=registry)
-    async def login(**_: Any) -> kopf.ConnectionInfo:
+    async def login(**_: object) -> kopf.ConnectionInfo:
         return await connection_info(config)

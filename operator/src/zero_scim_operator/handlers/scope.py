@@ -9,7 +9,6 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from zero_scim.kube.coordinates import TENANT, from_body
 from zero_scim.kube.tenants import tenant_namespace
@@ -29,5 +28,5 @@ class Scope:
             return False
         return not included or any(fnmatch.fnmatchcase(namespace, p) for p in included)
 
-    def serves_tenant(self, body: Mapping[str, Any], **_: Any) -> bool:
+    def serves_tenant(self, body: Mapping[str, object], **_: object) -> bool:
         return self.serves(tenant_namespace(from_body(body, TENANT)))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import kopf
 
 from zero_scim.kube.coordinates import GROUP, TENANT, VERSION, from_body
 from zero_scim_operator.factory import Factory
+from zero_scim_operator.handlers.outcomes import released
 from zero_scim_operator.handlers.scope import Scope
 from zero_scim_operator.models import TenantConfig
 
@@ -22,7 +21,7 @@ def register(registry: kopf.OperatorRegistry, factory: Factory, scope: Scope) ->
         when=scope.serves_tenant,
         cancellation_timeout=1.0,
     )
-    async def tenant_loop(body: kopf.Body, name: str, **kwargs: Any) -> None:
+    async def tenant_loop(body: kopf.Body, name: str, **kwargs: object) -> None:
         factory.bind(kwargs)
         # ``body`` is kept live by Kopf: each call reads the tenant as it is now
         await factory.tenants.run(name, lambda: from_body(body, TENANT))
@@ -30,7 +29,7 @@ def register(registry: kopf.OperatorRegistry, factory: Factory, scope: Scope) ->
     @kopf.on.event(
         GROUP, VERSION, "zerotenants", id="wake", registry=registry, when=scope.serves_tenant
     )
-    async def tenant_changed(body: kopf.Body, **_: Any) -> None:
+    async def tenant_changed(body: kopf.Body, **_: object) -> None:
         factory.tenants.changed(TenantConfig.from_object(from_body(body, TENANT)))
 
     @kopf.on.delete(
@@ -42,14 +41,9 @@ def register(registry: kopf.OperatorRegistry, factory: Factory, scope: Scope) ->
         when=scope.serves_tenant,
         timeout=None,
     )
-    async def release_tenant(body: kopf.Body, **kwargs: Any) -> None:
+    async def release_tenant(body: kopf.Body, **kwargs: object) -> None:
         factory.bind(kwargs)
         tenant = TenantConfig.from_object(from_body(body, TENANT))
         outcome = await factory.tenants.delete(tenant)
-        if outcome.warn:
-            factory.events.post(tenant.reference, "Warning", outcome.reason, outcome.message)
-        if not outcome.done:
-            raise kopf.TemporaryError(
-                f"{outcome.reason}: {outcome.message}", delay=outcome.retry_after or 10.0
-            )
+        released(factory, tenant.reference, outcome, delay=10.0)
         factory.events.post(tenant.reference, "Normal", outcome.reason, outcome.message)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import kopf
 
 from zero_scim.kube.coordinates import GROUP, USER, VERSION, from_body
 from zero_scim_operator.factory import Factory
+from zero_scim_operator.handlers.outcomes import released
 from zero_scim_operator.models import ScimObject
 from zero_scim_operator.services.common import utcnow
 
@@ -17,7 +16,7 @@ def register(registry: kopf.OperatorRegistry, factory: Factory) -> None:
     # each retry's delay is computed by the service (exponential, jittered, Retry-After).
     @kopf.on.create(GROUP, VERSION, "scimusers", id="sync", registry=registry, timeout=None)
     @kopf.on.update(GROUP, VERSION, "scimusers", id="sync", registry=registry, timeout=None)
-    async def sync_user(body: kopf.Body, patch: kopf.Patch, retry: int, **kwargs: Any) -> None:
+    async def sync_user(body: kopf.Body, patch: kopf.Patch, retry: int, **kwargs: object) -> None:
         factory.bind(kwargs)
         user = ScimObject.from_object(from_body(body, USER))
         outcome = await factory.users.sync(user, attempt=retry)
@@ -28,13 +27,8 @@ def register(registry: kopf.OperatorRegistry, factory: Factory) -> None:
             )
 
     @kopf.on.delete(GROUP, VERSION, "scimusers", id="release", registry=registry, timeout=None)
-    async def release_user(body: kopf.Body, **kwargs: Any) -> None:
+    async def release_user(body: kopf.Body, **kwargs: object) -> None:
         factory.bind(kwargs)
         user = ScimObject.from_object(from_body(body, USER))
         outcome = await factory.users.release(user)
-        if outcome.warn:
-            factory.events.post(user.ref.as_reference(), "Warning", outcome.reason, outcome.message)
-        if not outcome.done:
-            raise kopf.TemporaryError(
-                f"{outcome.reason}: {outcome.message}", delay=outcome.retry_after or 5.0
-            )
+        released(factory, user.ref.as_reference(), outcome)

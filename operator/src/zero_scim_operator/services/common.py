@@ -15,10 +15,11 @@ EventType = Literal["Normal", "Warning"]
 
 
 @dataclass(frozen=True)
-class SyncOutcome:
-    """What one sync of a user or group did."""
+class Outcome:
+    """What one sync (``synced``) or release (``done``: let the object go) of a user or
+    group did."""
 
-    synced: bool
+    ok: bool
     reason: str
     message: str
     downstream_id: str | None = None
@@ -27,16 +28,17 @@ class SyncOutcome:
     #: Post a Warning Event (once per distinct failure).
     warn: bool = False
 
+    @property
+    def synced(self) -> bool:
+        return self.ok
 
-@dataclass(frozen=True)
-class ReleaseOutcome:
-    """What deleting a user or group downstream did (``done``: release the finalizer)."""
+    @property
+    def done(self) -> bool:
+        return self.ok
 
-    done: bool
-    reason: str
-    message: str
-    retry_after: float | None = None
-    warn: bool = False
+
+SyncOutcome = Outcome
+ReleaseOutcome = Outcome
 
 
 class EventSink(Protocol):

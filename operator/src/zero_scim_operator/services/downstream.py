@@ -1,10 +1,16 @@
 """Per-tenant downstream runtimes: a client (base URL + API key) and its :class:`Gate`.
 
-A runtime is built on first use from the tenant (found through the namespace) and the
-API key in the Secret its spec references, and rebuilt when either changes. Everything a
-tenant-level problem can be (no tenant, suspended, no downstream configured, the API key
-missing or refused) is a :class:`TenantNotReady` with a reason: objects then wait for
-the tenant instead of retrying one by one (the tenant's resync picks them up).
+A runtime is built on first use from the namespace's tenant -- the one its label names
+(:mod:`.namespaces`) -- and the API key in the Secret its spec references, and rebuilt
+when either changes. Everything a tenant-level problem can be (no tenant, suspended, no
+downstream configured, the API key missing or refused) is a :class:`TenantNotReady` with
+a reason: objects then wait for the tenant instead of retrying one by one (the tenant's
+resync picks them up).
+
+Every call goes through :meth:`TenantRuntime.call`: the gate's rules, then -- if it
+failed for good -- the one classification (:mod:`.failures`) and what the tenant does
+about it (a refused key drops the runtime, so the next call re-reads the key); the
+caller gets :class:`~.failures.DownstreamFailed` with the verdict.
 """
 
 from __future__ import annotations
@@ -21,10 +27,13 @@ from zero_scim.kube.client import KubeClient
 from zero_scim.kube.coordinates import SECRET
 from zero_scim.kube.errors import KubeError
 from zero_scim.kube.secrets import DecodedSecret
-from zero_scim_operator.downstream import DownstreamError, TransientError, ZeroAccountsClient
+from zero_scim_operator.directory import Directory
+from zero_scim_operator.downstream import DownstreamError, ZeroAccountsClient
 from zero_scim_operator.models import DownstreamSpec, TenantConfig
 from zero_scim_operator.services.common import ReleaseOutcome
-from zero_scim_operator.services.gate import Backoff, Gate
+from zero_scim_operator.services.failures import Backoff, Classifier, DownstreamFailed, Failure
+from zero_scim_operator.services.gate import Gate
+from zero_scim_operator.services.namespaces import Namespaces
 from zero_scim_operator.services.transport import AiohttpTransport
 from zero_scim_operator.settings import OperatorConfig
 
@@ -37,13 +46,22 @@ ClientFactory = Callable[[str, str, str, float], ZeroAccountsClient]
 CLOSE_DELAY = 60.0
 
 
-class TenantNotReady(Exception):
-    """The namespace's tenant cannot sync now; ``reason`` is a condition reason."""
+#: Reasons of objects parked because no tenant owns their namespace (yet).
+OWNERLESS = frozenset({"NoTenant", "NamespaceConflict"})
 
-    def __init__(self, reason: str, message: str) -> None:
+
+class TenantNotReady(Exception):
+    """The namespace's tenant cannot sync now; ``reason`` is a condition reason.
+
+    ``transient``: it clears up by itself (the API server did not answer), so the object
+    retries; otherwise it waits for the tenant to change.
+    """
+
+    def __init__(self, reason: str, message: str, *, transient: bool = False) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.transient = transient
 
 
 def _default_client(url: str, org: str, key: str, timeout: float) -> ZeroAccountsClient:
@@ -57,10 +75,20 @@ class TenantRuntime:
     client: ZeroAccountsClient
     gate: Gate
     fingerprint: str
+    classifier: Classifier
+    #: Called once a call was refused (401/403): the runtime is dropped.
+    on_unauthorized: Callable[[TenantRuntime], None]
 
     async def call(self, fn: Callable[[ZeroAccountsClient], Awaitable[T]], *, budget: float) -> T:
+        """``fn(client)`` under the gate's rules; :class:`DownstreamFailed` if it failed."""
         client = self.client
-        return await self.gate.run(lambda: fn(client), budget=budget)
+        try:
+            return await self.gate.run(lambda: fn(client), budget=budget)
+        except DownstreamError as exc:
+            verdict = self.classifier.classify(exc)
+            if verdict.failure is Failure.UNAUTHORIZED:
+                self.on_unauthorized(self)
+            raise DownstreamFailed(verdict) from exc
 
 
 def _fingerprint(tenant: TenantConfig, spec: DownstreamSpec, api_key: str) -> str:
@@ -84,16 +112,19 @@ class Downstreams:
         self,
         kube: KubeClient,
         config: OperatorConfig,
-        tenant_of: Callable[[str], TenantConfig | None],
+        directory: Directory,
+        namespaces: Namespaces,
         *,
         client_factory: ClientFactory = _default_client,
         on_reachability: Callable[[str, bool], None] | None = None,
     ) -> None:
         self._kube = kube
         self._config = config
-        self._tenant_of = tenant_of
+        self._directory = directory
+        self._namespaces = namespaces
         self._client_factory = client_factory
         self._on_reachability = on_reachability
+        self.classifier = Classifier(Backoff(config.backoff_base, config.backoff_cap))
         self._runtimes: dict[str, TenantRuntime] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._retired: dict[ZeroAccountsClient, asyncio.Task[None]] = {}
@@ -101,7 +132,30 @@ class Downstreams:
     def peek(self, namespace: str) -> TenantRuntime | None:
         return self._runtimes.get(namespace)
 
-    def check(
+    async def owner(self, namespace: str) -> TenantConfig:
+        """The tenant that owns ``namespace`` (its label names it), or TenantNotReady."""
+        claimants = self._directory.tenants_of(namespace)
+        if not claimants:
+            raise TenantNotReady("NoTenant", f"no ZeroTenant declares namespace {namespace}")
+        try:
+            ownership = await self._namespaces.ownership(namespace)
+        except KubeError as exc:
+            message = f"cannot read namespace {namespace}: {exc}"
+            raise TenantNotReady("KubernetesError", message, transient=True) from exc
+        for tenant in claimants:
+            if ownership.owned_by(tenant.name):
+                return tenant
+        names = ", ".join(t.name for t in claimants)
+        if ownership.owner is None:
+            message = f"namespace {namespace} is not labelled for ZeroTenant {names} (yet)"
+            raise TenantNotReady("NoTenant", message)
+        message = (
+            f"namespace {namespace} is labelled for ZeroTenant {ownership.owner}, "
+            f"not for {names}, which claim it too"
+        )
+        raise TenantNotReady("NamespaceConflict", message)
+
+    async def check(
         self, namespace: str, *, deprovisioning: bool = False
     ) -> tuple[TenantConfig, DownstreamSpec]:
         """The namespace's tenant and downstream spec, or :class:`TenantNotReady`.
@@ -109,9 +163,7 @@ class Downstreams:
         ``deprovisioning``: for the tenant's own deletion, which must reach Zero even
         though the tenant is being deleted (or suspended).
         """
-        tenant = self._tenant_of(namespace)
-        if tenant is None:
-            raise TenantNotReady("NoTenant", f"no ZeroTenant owns namespace {namespace}")
+        tenant = await self.owner(namespace)
         if tenant.deleting and not deprovisioning:
             raise TenantNotReady("TenantDeleting", f"ZeroTenant {tenant.name} is being deleted")
         if tenant.spec is None:
@@ -124,7 +176,7 @@ class Downstreams:
 
     async def get(self, namespace: str, *, deprovisioning: bool = False) -> TenantRuntime:
         """The runtime for ``namespace`` (built or rebuilt as needed)."""
-        tenant, spec = self.check(namespace, deprovisioning=deprovisioning)
+        tenant, spec = await self.check(namespace, deprovisioning=deprovisioning)
         runtime = self._runtimes.get(namespace)
         if runtime is not None and runtime.tenant == tenant:
             return runtime
@@ -137,16 +189,19 @@ class Downstreams:
 
     async def refresh(self, namespace: str) -> TenantRuntime:
         """Re-read the API key and rebuild the runtime if anything changed."""
-        tenant, spec = self.check(namespace)
+        tenant, spec = await self.check(namespace)
         lock = self._locks.setdefault(namespace, asyncio.Lock())
         async with lock:
             return await self._build(namespace, tenant, spec)
 
-    def invalidate(self, namespace: str) -> None:
-        """Forget the runtime (e.g. after a 401): the next call re-reads the API key."""
-        runtime = self._runtimes.pop(namespace, None)
-        if runtime is not None:
-            self._close_later(runtime.client)
+    def invalidate(self, namespace: str, runtime: TenantRuntime | None = None) -> None:
+        """Forget the runtime (``runtime``: only if it is still that one), e.g. after a
+        401: the next call re-reads the API key."""
+        current = self._runtimes.get(namespace)
+        if current is None or (runtime is not None and current is not runtime):
+            return
+        del self._runtimes[namespace]
+        self._close_later(current.client)
 
     async def _build(
         self, namespace: str, tenant: TenantConfig, spec: DownstreamSpec
@@ -160,7 +215,7 @@ class Downstreams:
         config = self._config
         gate = Gate(
             max_concurrency=spec.max_concurrency,
-            backoff=Backoff(config.backoff_base, config.backoff_cap),
+            backoff=self.classifier.backoff,
             breaker_threshold=config.breaker_threshold,
             breaker_backoff=Backoff(1.0, config.breaker_cap),
             on_change=self._reachability_callback(namespace),
@@ -168,7 +223,15 @@ class Downstreams:
         client = self._client_factory(
             spec.base_url, spec.org_id, api_key, float(spec.timeout_seconds)
         )
-        runtime = TenantRuntime(tenant, spec, client, gate, fingerprint)
+        runtime = TenantRuntime(
+            tenant,
+            spec,
+            client,
+            gate,
+            fingerprint,
+            self.classifier,
+            lambda failed: self.invalidate(namespace, failed),
+        )
         self._runtimes[namespace] = runtime
         if current is not None:
             self._close_later(current.client)
@@ -223,10 +286,6 @@ class Downstreams:
         self._runtimes.clear()
 
 
-def is_auth_failure(exc: DownstreamError) -> bool:
-    return exc.status in (401, 403)
-
-
 async def delete_downstream(
     downstreams: Downstreams,
     namespace: str,
@@ -245,6 +304,8 @@ async def delete_downstream(
     try:
         runtime = await downstreams.get(namespace)
     except TenantNotReady as exc:
+        if exc.transient:
+            return ReleaseOutcome(False, exc.reason, exc.message, retry_after=retry_after)
         return ReleaseOutcome(
             True,
             exc.reason,
@@ -253,19 +314,14 @@ async def delete_downstream(
         )
     try:
         deleted = await runtime.call(lambda zero: delete(zero, key), budget=budget)
-    except TransientError as exc:
-        return ReleaseOutcome(
-            False, "DownstreamUnavailable", str(exc), retry_after=retry_after, warn=True
-        )
-    except DownstreamError as exc:
-        if is_auth_failure(exc):
-            downstreams.invalidate(namespace)
-        return ReleaseOutcome(
-            True,
-            "DeleteRefused",
-            f"{exc}; the {noun} is left to the tenant's next resync",
-            warn=True,
-        )
+    except DownstreamFailed as failed:
+        verdict = failed.verdict
+        if verdict.transient:
+            return ReleaseOutcome(
+                False, verdict.reason, verdict.message, retry_after=retry_after, warn=True
+            )
+        message = f"{verdict.message}; the {noun} is left to the tenant's next resync"
+        return ReleaseOutcome(True, "DeleteRefused", message, warn=True)
     if deleted:
         return ReleaseOutcome(True, "Deleted", f"{noun} {key} deleted")
     return ReleaseOutcome(True, "AlreadyGone", f"{noun} {key} did not exist")

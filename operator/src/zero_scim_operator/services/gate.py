@@ -12,8 +12,9 @@ Every downstream call of a tenant goes through its :class:`Gate`:
   outage of minutes the downstream sees one request every few seconds, not thousands;
 * a caller waits at most ``budget`` seconds in total, then gets the last error.
 
-Permanent errors (4xx) and conflicts are not retried here: the downstream answered, so
-it is reachable, and sending the same request again will not help.
+What a failure is comes from :func:`~.failures.classify` (the one classification):
+permanent errors, conflicts and refused keys are not retried here -- the downstream
+answered, so it is reachable, and sending the same request again will not help.
 """
 
 from __future__ import annotations
@@ -22,25 +23,12 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 from zero_scim_operator.downstream import DownstreamError, RateLimited, TransientError
+from zero_scim_operator.services.failures import Backoff, Failure, classify
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff with "equal jitter": the delay is in [d/2, d], d = base·2ⁿ."""
-
-    base: float = 0.5
-    cap: float = 300.0
-
-    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
-        ceiling = min(self.cap, self.base * float(2 ** min(attempt, 30)))
-        jitter: float = (rng or random).uniform(0, ceiling / 2)
-        return ceiling / 2 + jitter
 
 
 class CircuitOpen(TransientError):
@@ -103,23 +91,25 @@ class Gate:
                         result = await call()
                     finally:
                         self.in_flight -= 1
-            except RateLimited as exc:
-                await self._rate_limited(exc, trial)
+            except DownstreamError as exc:
+                failure = classify(exc)
                 last: DownstreamError = exc
-                delay = 0.0
-            except TransientError as exc:
-                await self._failed(exc, trial)
-                last = exc
-                delay = self._backoff.delay(attempt, self._rng)
-            except DownstreamError:
-                await self._succeeded(trial)  # it answered: reachable, but no retry
-                raise
+                if failure is Failure.RATE_LIMITED:
+                    assert isinstance(exc, RateLimited)
+                    await self._answered(trial, pause=exc)
+                    delay = 0.0
+                elif failure is Failure.TRANSIENT:
+                    await self._failed(exc, trial)
+                    delay = self._backoff.delay(attempt, self._rng)
+                else:
+                    await self._answered(trial)  # it answered: reachable, but no retry
+                    raise
             except BaseException:
                 if trial:
                     await self._release_trial()
                 raise
             else:
-                await self._succeeded(trial)
+                await self._answered(trial)
                 return result
             attempt += 1
             if _now() + delay >= deadline:
@@ -156,10 +146,14 @@ class Gate:
         cause = f": {self.last_error}" if self.last_error is not None else ""
         return CircuitOpen(f"downstream unreachable{cause}", code="circuit_open")
 
-    async def _succeeded(self, trial: bool) -> None:
+    async def _answered(self, trial: bool, *, pause: RateLimited | None = None) -> None:
+        """The downstream answered (a 429 too): reachable; a 429 pauses the tenant."""
         reopened = False
         async with self._changed:
             self._failures = 0
+            if pause is not None:
+                self.last_error = pause  # kept for the message while the pause lasts
+                self._paused_until = max(self._paused_until, _now() + pause.retry_after)
             if trial:
                 self._trial_running = False
             if self._open:
@@ -168,7 +162,8 @@ class Gate:
                 reopened = True
             self._changed.notify_all()
         if reopened:
-            self.last_error = None
+            if pause is None:
+                self.last_error = None
             self._notify(True)
 
     async def _failed(self, exc: DownstreamError, trial: bool) -> None:
@@ -190,22 +185,6 @@ class Gate:
             self._changed.notify_all()
         if opened:
             self._notify(False)
-
-    async def _rate_limited(self, exc: RateLimited, trial: bool) -> None:
-        reopened = False
-        async with self._changed:
-            self.last_error = exc  # kept for the message while the pause lasts
-            self._paused_until = max(self._paused_until, _now() + exc.retry_after)
-            self._failures = 0  # a 429 is an answer: the downstream is reachable
-            if trial:
-                self._trial_running = False
-            if self._open:
-                self._open = False
-                self._open_attempt = 0
-                reopened = True
-            self._changed.notify_all()
-        if reopened:
-            self._notify(True)
 
     async def _release_trial(self) -> None:
         async with self._changed:

@@ -6,58 +6,46 @@ batches of at most 1,000 keys per downstream call, and records progress in one s
 patch per round. A 50,000-member group is never re-sent: an ordinary change costs work
 proportional to the change; only a gap in the log (or a resync) diffs the whole set
 against Zero's member listing, and even then only the difference is sent.
+
+Every step of a round returns what it achieved as a value -- a :class:`Round` (the
+state reached, and the :class:`Problem` that stopped it, if one did) or a
+:class:`Sent` (the member batches that went through before one failed) -- so a round
+that fails half-way still records the progress it made (the group upserted, the exact
+count after some batches).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import ClassVar
 
 from zero_scim import memberlog
-from zero_scim.kube.client import KubeClient
 from zero_scim.kube.coordinates import GROUP_KIND, MEMBER_BATCH
 from zero_scim.kube.errors import Conflict, KubeError, NotFound
 from zero_scim.kube.objects import Condition, ScimGroup, ScimGroupStatus
 from zero_scim.kube.tokens import format_time
 from zero_scim.memberlog import Delta, EntryHeader, SnapshotPart
 from zero_scim_operator import conditions
-from zero_scim_operator.directory import SYNCED, Directory
-from zero_scim_operator.downstream import (
-    MAX_BATCH,
-    ConflictError,
-    DownstreamError,
-    MembershipChange,
-    PermanentError,
-    TransientError,
-)
+from zero_scim_operator.directory import SYNCED
+from zero_scim_operator.downstream import MAX_BATCH, MembershipChange, ZeroAccountsClient
 from zero_scim_operator.mapping import InvalidObject, external_key, group_input
-from zero_scim_operator.models import ScimObject
-from zero_scim_operator.services.common import (
-    EventSink,
-    ReleaseOutcome,
-    truncate,
-    utcnow,
-)
-from zero_scim_operator.services.downstream import (
-    Downstreams,
-    TenantNotReady,
-    TenantRuntime,
-    delete_downstream,
-    is_auth_failure,
-)
-from zero_scim_operator.services.gate import Backoff
-from zero_scim_operator.services.users import CONFLICT_BACKOFF
+from zero_scim_operator.models import GroupStatusPatch, ScimObject, as_json
+from zero_scim_operator.services.common import ReleaseOutcome, truncate, utcnow
+from zero_scim_operator.services.downstream import TenantNotReady, TenantRuntime
+from zero_scim_operator.services.failures import DownstreamFailed, Verdict
+from zero_scim_operator.services.objects import ObjectService
 from zero_scim_operator.services.wakeups import Wakeups
-from zero_scim_operator.settings import OperatorConfig
 
 logger = logging.getLogger(__name__)
 
 READ_CONCURRENCY = 8
 WAIT_RETRY = 1.0
+#: Retry delay after the API server failed to give a member-log entry.
+KUBE_RETRY = 5.0
 
 
 @dataclass
@@ -85,9 +73,8 @@ class GroupState:
             conditions=list(status.get("conditions") or []),
         )
 
-    def render(self) -> dict[str, Any]:
-        return {
-            "observedGeneration": self.observed_generation,
+    def render(self) -> GroupStatusPatch:
+        patch: GroupStatusPatch = {
             "downstreamId": self.downstream_id,
             "membersSyncedSeq": self.synced_seq,
             "memberCount": self.member_count,
@@ -95,27 +82,46 @@ class GroupState:
             "lastError": self.last_error,
             "conditions": self.conditions,
         }
+        if self.observed_generation is not None:
+            patch["observedGeneration"] = self.observed_generation
+        return patch
 
 
-class Retry(Exception):
-    """A round failed in a way that clears up by itself; try again after ``delay``."""
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why a round stopped early (its ``Synced=False`` condition) and when to retry."""
 
-    def __init__(self, reason: str, message: str, delay: float | None, *, warn: bool) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-        self.delay = delay  # None: wait for a wake-up (tenant fixed, spec changed, resync)
-        self.warn = warn
-        #: Progress made before the failure (group upserted, some member batches sent).
-        self.state: GroupState | None = None
-        self.partial: MembershipChange | None = None
+    reason: str
+    message: str
+    delay: float | None  # None: wait for a wake-up (tenant fixed, spec changed, resync)
+    warn: bool
 
 
 @dataclass(frozen=True)
 class Round:
+    """What a round (or one of its steps) achieved: the state it reached, and the
+    problem that stopped it, if any."""
+
     state: GroupState
     retry_after: float | None  # None: sleep until woken
     full_pending: bool = False
+    problem: Problem | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """The member batches that went through (summed), and the problem that stopped the
+    rest, if one did."""
+
+    change: MembershipChange
+    problem: Problem | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Compacted:
+    """A member-log entry disappeared between the index and the read."""
+
+    name: str
 
 
 @dataclass
@@ -126,23 +132,15 @@ class _Loop:
     waiting_since: float | None = None
 
 
-class GroupService:
-    def __init__(
-        self,
-        downstreams: Downstreams,
-        directory: Directory,
-        kube: KubeClient,
-        events: EventSink,
-        config: OperatorConfig,
-    ) -> None:
-        self._downstreams = downstreams
-        self._directory = directory
-        self._kube = kube
-        self._events = events
-        self._config = config
-        self._backoff = Backoff(config.backoff_base, config.backoff_cap)
-        self._rng = random.Random()
-        self.wakeups = Wakeups()
+def _stopped(state: GroupState, problem: Problem) -> Round:
+    return Round(state, problem.delay, problem=problem)
+
+
+@dataclass(eq=False, repr=False)
+class GroupService(ObjectService):
+    noun: ClassVar[str] = "group"
+
+    wakeups: Wakeups = field(default_factory=Wakeups, init=False)
 
     # -- signals -------------------------------------------------------------------------
 
@@ -194,7 +192,7 @@ class GroupService:
                     continue
                 try:
                     written = await self._kube.patch_status(
-                        GROUP_KIND, name, rendered, namespace, resource_version=version
+                        GROUP_KIND, name, as_json(rendered), namespace, resource_version=version
                     )
                 except NotFound:
                     return
@@ -230,59 +228,52 @@ class GroupService:
     async def reconcile(
         self, group: ScimObject, state: GroupState, loop: _Loop, *, full: bool = False
     ) -> Round:
+        """One round; a failed one records its problem (condition, Event) on the state it
+        reached."""
         now = utcnow()
-        try:
-            state, round_ = await self._reconcile(group, state, loop, full=full)
-        except Retry as exc:
-            error = truncate(f"{exc.reason}: {exc.message}")
-            if exc.warn and state.last_error != error:
-                self._events.post(group.ref.as_reference(), "Warning", exc.reason, exc.message)
-            condition = conditions.false(SYNCED, exc.reason, exc.message, group.generation)
-            failed = replace(
-                exc.state or state,
-                last_error=error,
-                conditions=conditions.merge(state.conditions, [condition], now),
-            )
-            loop.attempt += 1
-            return Round(failed, exc.delay, full_pending=full)
-        loop.attempt = 0
-        return round_
+        result = await self._round(group, state, loop, full=full)
+        problem = result.problem
+        if problem is None:
+            loop.attempt = 0
+            return result
+        error = truncate(f"{problem.reason}: {problem.message}")
+        if problem.warn and state.last_error != error:
+            self._events.post(group.ref.as_reference(), "Warning", problem.reason, problem.message)
+        condition = conditions.false(SYNCED, problem.reason, problem.message, group.generation)
+        failed = replace(
+            result.state,
+            last_error=error,
+            conditions=conditions.merge(state.conditions, [condition], now),
+        )
+        loop.attempt += 1
+        return Round(failed, problem.delay, full_pending=full, problem=problem)
 
-    async def _reconcile(
+    async def _round(
         self, group: ScimObject, state: GroupState, loop: _Loop, *, full: bool
-    ) -> tuple[GroupState, Round]:
-        progress = [state]
-        try:
-            return await self._steps(group, progress, loop, full=full)
-        except Retry as exc:
-            if exc.state is None:
-                exc.state = progress[-1]
-            raise
-
-    async def _steps(
-        self, group: ScimObject, progress: list[GroupState], loop: _Loop, *, full: bool
-    ) -> tuple[GroupState, Round]:
-        state = progress[-1]
+    ) -> Round:
         try:
             runtime = await self._downstreams.get(group.namespace)
         except TenantNotReady as exc:
-            raise Retry(exc.reason, exc.message, None, warn=False) from exc
+            delay = KUBE_RETRY if exc.transient else None
+            return _stopped(state, Problem(exc.reason, exc.message, delay, warn=False))
         try:
             key = external_key(group.spec)
             desired = group_input(group.spec)
         except InvalidObject as exc:
-            raise Retry("InvalidGroup", str(exc), None, warn=True) from exc
+            return _stopped(state, Problem("InvalidGroup", str(exc), None, warn=True))
 
         now = utcnow()
         before = _progress(state)
         if full or state.observed_generation != group.generation or not state.downstream_id:
-            upserted = await self._call(
-                runtime, group, lambda z: z.upsert_group(key, desired), loop.attempt
-            )
+            try:
+                upserted = await runtime.call(
+                    lambda z: z.upsert_group(key, desired), budget=self._config.retry_budget
+                )
+            except DownstreamFailed as failed:
+                return _stopped(state, self._problem(failed.verdict, loop))
             state = replace(
                 state, downstream_id=upserted.resource.id, observed_generation=group.generation
             )
-            progress.append(state)
         if state.member_count is None:
             full = True  # first sync (or status lost): count the members exactly once
         entries = self._directory.batches(group.namespace, group.name)
@@ -300,10 +291,12 @@ class GroupService:
             retry_after = WAIT_RETRY
             full_pending = True
         elif isinstance(plan, memberlog.Deltas | memberlog.Full):
-            outcome = await self._apply(runtime, group, key, state, plan, loop)
-            state = outcome.state
-            retry_after = outcome.retry_after
-            full_pending = outcome.full_pending
+            applied = await self._apply(runtime, group, key, state, plan, loop)
+            if applied.problem is not None:
+                return applied
+            state = applied.state
+            retry_after = applied.retry_after
+            full_pending = applied.full_pending
         condition = conditions.true(
             SYNCED,
             "Synced",
@@ -324,24 +317,13 @@ class GroupService:
             != memberlog.Nothing()
         ):
             retry_after = 0.0  # more entries arrived meanwhile (or a round was capped)
-        return state, Round(state, retry_after, full_pending)
+        return Round(state, retry_after, full_pending)
 
-    async def _call(self, runtime: TenantRuntime, group: ScimObject, fn: Any, attempt: int) -> Any:
-        try:
-            return await runtime.call(fn, budget=self._config.retry_budget)
-        except ConflictError as exc:
-            delay = CONFLICT_BACKOFF.delay(attempt, self._rng)
-            raise Retry("Conflict", str(exc), delay, warn=True) from exc
-        except TransientError as exc:
-            delay = self._backoff.delay(attempt, self._rng)
-            raise Retry("DownstreamUnavailable", str(exc), delay, warn=True) from exc
-        except PermanentError as exc:
-            if is_auth_failure(exc):
-                self._downstreams.invalidate(group.namespace)
-                raise Retry("DownstreamUnauthorized", str(exc), None, warn=True) from exc
-            raise Retry("Rejected", str(exc), None, warn=True) from exc
-        except DownstreamError as exc:
-            raise Retry("Rejected", str(exc), None, warn=True) from exc
+    def _problem(self, verdict: Verdict, loop: _Loop) -> Problem:
+        """A failed call as the round reports it: the verdict says when to retry."""
+        return Problem(
+            verdict.reason, verdict.message, verdict.delay(loop.attempt, self._rng), warn=True
+        )
 
     # -- members -------------------------------------------------------------------------
 
@@ -354,33 +336,37 @@ class GroupService:
         plan: memberlog.Deltas | memberlog.Full,
         loop: _Loop,
     ) -> Round:
-        try:
-            if isinstance(plan, memberlog.Deltas):
-                ops = await self._net_ops(group, plan.entries)
-                base = state.member_count or 0
-                try:
-                    change = await self._change(runtime, group, key, ops, loop.attempt)
-                except Retry as exc:
-                    if exc.partial is not None:  # keep the count exact across the retry
-                        done = exc.partial.added - exc.partial.removed
-                        exc.state = replace(state, member_count=max(0, base + done))
-                    raise
-                count = base + change.added - change.removed
-            else:
-                desired = await self._desired(group, plan)
-                current = await self._call(
-                    runtime, group, lambda z: _collect(z.iter_members(key)), loop.attempt
+        if isinstance(plan, memberlog.Deltas):
+            read = await self._read(group, list(plan.entries))
+            if not isinstance(read, list):
+                return self._unread(state, read)
+            ops = memberlog.net_changes(e for e in read if isinstance(e, Delta))
+            sent = await self._change(runtime, key, ops, loop)
+            done = sent.change.added - sent.change.removed
+            state = replace(state, member_count=max(0, (state.member_count or 0) + done))
+            if sent.problem is not None:  # the count stays exact across the retry
+                return _stopped(state, sent.problem)
+        else:
+            read = await self._read(group, [*plan.snapshot, *plan.deltas])
+            if not isinstance(read, list):
+                return self._unread(state, read)
+            desired = memberlog.fold(read)
+            try:
+                current = await runtime.call(
+                    lambda z: _collect(z.iter_members(key)), budget=self._config.retry_budget
                 )
-                ops = {k: True for k in desired - current}
-                ops.update({k: False for k in current - desired})
-                change = await self._change(runtime, group, key, ops, loop.attempt)
-                count = len(current) + change.added - change.removed
-        except _Compacted:
-            return Round(state, 0.0, full_pending=True)  # entries vanished: a full pass
+            except DownstreamFailed as failed:
+                return _stopped(state, self._problem(failed.verdict, loop))
+            ops = {k: True for k in desired - current}
+            ops.update({k: False for k in current - desired})
+            sent = await self._change(runtime, key, ops, loop)
+            if sent.problem is not None:  # the next full pass counts again
+                return _stopped(state, sent.problem)
+            count = len(current) + sent.change.added - sent.change.removed
+            state = replace(state, member_count=max(0, count))
         adds = {k for k, add in ops.items() if add}
-        waiting = [k for k in change.missing if k in adds and self._may_appear(group, k)]
+        waiting = [k for k in sent.change.missing if k in adds and self._may_appear(group, k)]
         full = isinstance(plan, memberlog.Full)
-        state = replace(state, member_count=max(0, count))
         if waiting:
             now = asyncio.get_running_loop().time()
             if loop.waiting_since is None:
@@ -397,22 +383,23 @@ class GroupService:
         loop.waiting_since = None
         return Round(replace(state, synced_seq=plan.upto), None)
 
+    @staticmethod
+    def _unread(state: GroupState, read: Problem | _Compacted) -> Round:
+        if isinstance(read, _Compacted):
+            return Round(state, 0.0, full_pending=True)  # entries vanished: a full pass
+        return _stopped(state, read)
+
     def _may_appear(self, group: ScimObject, member_id: str) -> bool:
         """Is a member reported missing by Zero worth waiting for (its account is coming)?"""
-        entries = [e for e in self._directory.users_with_id(group.namespace, member_id)]
+        entries = self._directory.users_with_id(group.namespace, member_id)
         if not entries:
             return True  # not seen yet (or not a user at all: the wait is bounded)
         return any(not e.deleting and not e.has_account and not e.handled for e in entries)
 
     async def _change(
-        self,
-        runtime: TenantRuntime,
-        group: ScimObject,
-        key: str,
-        ops: Mapping[str, bool],
-        attempt: int,
-    ) -> MembershipChange:
-        """Send the changes in batches of at most 1,000 keys; sum the results."""
+        self, runtime: TenantRuntime, key: str, ops: Mapping[str, bool], loop: _Loop
+    ) -> Sent:
+        """Send the changes in batches of at most 1,000 keys; sum what went through."""
         items = list(ops.items())
         added = removed = 0
         missing: list[str] = []
@@ -420,70 +407,53 @@ class GroupService:
             chunk = items[start : start + MAX_BATCH]
             add = [k for k, is_add in chunk if is_add]
             remove = [k for k, is_add in chunk if not is_add]
+            send = functools.partial(
+                ZeroAccountsClient.change_members, group_key=key, add=add, remove=remove
+            )
             try:
-                result: MembershipChange = await self._call(
-                    runtime,
-                    group,
-                    lambda z, a=add, r=remove: z.change_members(key, a, r),
-                    attempt,
-                )
-            except Retry as exc:
-                exc.partial = MembershipChange(added=added, removed=removed, missing=missing)
-                raise
+                result = await runtime.call(send, budget=self._config.retry_budget)
+            except DownstreamFailed as failed:
+                partial = MembershipChange(added=added, removed=removed, missing=missing)
+                return Sent(partial, self._problem(failed.verdict, loop))
             added += result.added
             removed += result.removed
             missing += result.missing
-        return MembershipChange(added=added, removed=removed, missing=missing)
-
-    async def _net_ops(self, group: ScimObject, entries: Iterable[EntryHeader]) -> dict[str, bool]:
-        """The net effect of Deltas applied in order: the last operation on a key wins."""
-        read = await self._read(group, list(entries))
-        return memberlog.net_changes(e for e in read if isinstance(e, Delta))
-
-    async def _desired(self, group: ScimObject, plan: memberlog.Full) -> set[str]:
-        """The member set: the plan's base Snapshot and the Deltas after it, folded."""
-        return memberlog.fold(await self._read(group, [*plan.snapshot, *plan.deltas]))
+        return Sent(MembershipChange(added=added, removed=removed, missing=missing))
 
     async def _read(
         self, group: ScimObject, entries: list[EntryHeader]
-    ) -> list[Delta | SnapshotPart]:
+    ) -> list[Delta | SnapshotPart] | Problem | _Compacted:
         """The entries' contents, in order (bounded parallel reads)."""
         semaphore = asyncio.Semaphore(READ_CONCURRENCY)
 
-        async def one(entry: EntryHeader) -> Delta | SnapshotPart:
+        async def one(entry: EntryHeader) -> Delta | SnapshotPart | _Compacted:
             async with semaphore:
-                try:
-                    body = await self._kube.find(MEMBER_BATCH, entry.name, group.namespace)
-                except KubeError as exc:
-                    raise Retry("KubernetesError", str(exc), 5.0, warn=False) from exc
+                body = await self._kube.find(MEMBER_BATCH, entry.name, group.namespace)
             decoded = memberlog.decode(body) if body is not None else None
-            if decoded is None:
-                raise _Compacted(entry.name)
-            return decoded
+            return _Compacted(entry.name) if decoded is None else decoded
 
-        return list(await asyncio.gather(*(one(e) for e in entries)))
+        try:
+            read = await asyncio.gather(*(one(e) for e in entries))
+        except KubeError as exc:
+            return Problem("KubernetesError", str(exc), KUBE_RETRY, warn=False)
+        contents: list[Delta | SnapshotPart] = []
+        for item in read:
+            if isinstance(item, _Compacted):
+                return item
+            contents.append(item)
+        return contents
 
     # -- deletion ------------------------------------------------------------------------
 
     async def release(self, group: ScimObject) -> ReleaseOutcome:
-        try:
-            key = external_key(group.spec)
-        except InvalidObject as exc:
-            return ReleaseOutcome(True, "InvalidGroup", str(exc))
-        return await delete_downstream(
-            self._downstreams,
-            group.namespace,
-            "group",
-            key,
-            lambda zero, k: zero.delete_group(k),
-            budget=self._config.retry_budget,
-            retry_after=self._backoff.delay(0, self._rng),
-        )
+        return await self._delete(group, lambda zero, k: zero.delete_group(k), "InvalidGroup")
 
 
-def _members_changed(before: Mapping[str, object], after: Mapping[str, object]) -> bool:
-    fields = ("membersSyncedSeq", "memberCount")
-    return any(before.get(f) != after.get(f) for f in fields)
+def _members_changed(before: GroupStatusPatch, after: GroupStatusPatch) -> bool:
+    return (before.get("membersSyncedSeq"), before.get("memberCount")) != (
+        after.get("membersSyncedSeq"),
+        after.get("memberCount"),
+    )
 
 
 def _progress(state: GroupState) -> tuple[object, ...]:
@@ -491,9 +461,5 @@ def _progress(state: GroupState) -> tuple[object, ...]:
     return (state.downstream_id, state.observed_generation, state.synced_seq, state.member_count)
 
 
-class _Compacted(Exception):
-    """A member-log entry disappeared between the index and the read."""
-
-
-async def _collect(members: Any) -> set[str]:
+async def _collect(members: AsyncIterator[str]) -> set[str]:
     return {key async for key in members}

@@ -21,7 +21,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
 
 from zero_scim.kube.client import KubeClient
 from zero_scim.kube.coordinates import GROUP_KIND, LABEL_SCIM_ID, USER, Kind
@@ -32,7 +31,7 @@ from zero_scim_operator.directory import Directory
 from zero_scim_operator.downstream import Account, DownstreamError, Group
 from zero_scim_operator.mapping import account_fingerprint, group_fingerprint
 from zero_scim_operator.models import TenantConfig
-from zero_scim_operator.services.downstream import TenantRuntime
+from zero_scim_operator.services.downstream import OWNERLESS, TenantRuntime
 from zero_scim_operator.services.groups import GroupService
 from zero_scim_operator.services.users import UserService
 from zero_scim_operator.settings import OperatorConfig
@@ -100,6 +99,38 @@ class ResyncService:
             USER, namespace, label_selector=f"{LABEL_SCIM_ID}={scim_id}", resource_version="0"
         )
         return any(user["spec"].get("id") == scim_id for user in users["items"])
+
+    async def unpark(self, namespace: str) -> int:
+        """Sync the users that wait for a tenant to own their namespace; the number tried.
+
+        A user synced before its tenant claimed the namespace (or while another tenant's
+        label was on it) is parked (``NoTenant``, ``NamespaceConflict``): it is not retried
+        one by one. The tenant's loop calls this once it owns the namespace. Waits until
+        the directory is complete, so no parked user is missed.
+        """
+        loop = asyncio.get_running_loop()
+        while True:
+            wait = self._directory.unsettled_for(loop.time())
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
+        names = [
+            entry.name
+            for entry in self._directory.users(namespace)
+            if entry.handled and not entry.synced and not entry.deleting
+            if entry.reason in OWNERLESS
+        ]
+
+        async def repair(name: str) -> None:
+            try:
+                await self._users.repair(namespace, name)
+            except Exception:  # one user must not stop the others
+                logger.exception(
+                    "user %s/%s: sync after the namespace claim failed", namespace, name
+                )
+
+        await _bounded([repair(name) for name in names], REPAIR_CONCURRENCY)
+        return len(names)
 
     async def run(self, tenant: TenantConfig, runtime: TenantRuntime) -> ResyncReport:
         report = ResyncReport()
@@ -175,11 +206,11 @@ async def _group_prints(groups: AsyncIterator[Group]) -> dict[str, str]:
     return {g.external_key: group_fingerprint(g) async for g in groups}
 
 
-async def _bounded(jobs: list[Coroutine[Any, Any, None]], limit: int) -> None:
+async def _bounded(jobs: list[Coroutine[object, object, None]], limit: int) -> None:
     """Run the coroutines, at most ``limit`` at a time (they are created lazily started)."""
     semaphore = asyncio.Semaphore(limit)
 
-    async def run(job: Coroutine[Any, Any, None]) -> None:
+    async def run(job: Coroutine[object, object, None]) -> None:
         async with semaphore:
             await job
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass, replace
 
 from zero_scim_operator import conditions
 from zero_scim_operator.conditions import Condition
-from zero_scim_operator.downstream import DownstreamError, PermanentError, SsoInput
+from zero_scim_operator.downstream import SsoInput
 from zero_scim_operator.models import TenantConfig
-from zero_scim_operator.services.downstream import TenantRuntime, is_auth_failure
-from zero_scim_operator.services.gate import Backoff
+from zero_scim_operator.services.downstream import TenantRuntime
+from zero_scim_operator.services.failures import Backoff, DownstreamFailed
 
 logger = logging.getLogger(__name__)
 
@@ -91,13 +91,11 @@ class SsoService:
             # for it, and a failure is retried by the next round, with backoff.
             budget = float(runtime.spec.timeout_seconds) + 1.0
             await runtime.call(lambda zero: zero.put_sso(desired), budget=budget)
-        except DownstreamError as exc:
+        except DownstreamFailed as failed:
             attempts = (last.attempts if last is not None and last.key == key else 0) + 1
             delay = self._backoff.delay(attempts)
-            reason = "Unreachable"
-            if isinstance(exc, PermanentError):
-                reason = "Unauthorized" if is_auth_failure(exc) else "Rejected"
-            message = f"cannot apply spec.sso to Zero: {exc}"
+            message = f"cannot apply spec.sso to Zero: {failed.verdict.message}"
+            reason = failed.verdict.tenant_reason
             condition = conditions.false(SSO_SYNCED, reason, message, generation)
             logger.warning("tenant %s: %s", tenant.name, message)
             self._outcomes[tenant.uid] = _Outcome(key, condition, mono, attempts, mono + delay)

@@ -13,33 +13,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from zero_scim.kube.client import KubeClient
-from zero_scim.kube.coordinates import LABEL_PART_OF, LABEL_TENANT, NAMESPACE, SECRET, TENANT
+from zero_scim.kube.coordinates import LABEL_TENANT, NAMESPACE, SECRET, TENANT
 from zero_scim.kube.errors import KubeError, NotFound
-from zero_scim.kube.objects import Namespace, ZeroTenant, ZeroTenantStatus
+from zero_scim.kube.objects import ZeroTenant, ZeroTenantStatus
 from zero_scim.kube.tokens import SECRET_NAME, format_time, parse_time
 from zero_scim_operator import conditions
 from zero_scim_operator.conditions import Condition
 from zero_scim_operator.directory import Directory
-from zero_scim_operator.downstream import DownstreamError, PermanentError
-from zero_scim_operator.models import TenantConfig
+from zero_scim_operator.downstream import Account, Group, ZeroAccountsClient
+from zero_scim_operator.models import TenantConfig, TenantStatusPatch, as_json
 from zero_scim_operator.services.common import EventSink, EventType, ReleaseOutcome, utcnow
-from zero_scim_operator.services.downstream import (
-    Downstreams,
-    TenantNotReady,
-    TenantRuntime,
-    is_auth_failure,
-)
-from zero_scim_operator.services.gate import Backoff
+from zero_scim_operator.services.downstream import Downstreams, TenantNotReady, TenantRuntime
+from zero_scim_operator.services.failures import Backoff, DownstreamFailed
 from zero_scim_operator.services.groups import GroupService
+from zero_scim_operator.services.namespaces import Namespaces, Ownership
 from zero_scim_operator.services.resync import ResyncReport, ResyncService
 from zero_scim_operator.services.sso import SSO_SYNCED, SsoService
-from zero_scim_operator.services.tokens import Action, TokenResult, TokenService, precise_time
+from zero_scim_operator.services.tokens import (
+    Action,
+    TokenResult,
+    TokenService,
+    TokenWriteFailed,
+    precise_time,
+)
 from zero_scim_operator.services.wakeups import Wakeups
 from zero_scim_operator.settings import OperatorConfig
 
@@ -48,8 +49,10 @@ logger = logging.getLogger(__name__)
 READY = "Ready"
 TOKEN_READY = "TokenReady"  # noqa: S105 (a condition type)
 REACHABLE = "DownstreamReachable"
+NAMESPACE_READY = "NamespaceReady"
 
-#: How often the namespace and the token Secret are re-read when nothing is due.
+#: How often an owned namespace is re-read when nothing is due (a claimant in conflict
+#: re-reads its namespace every round).
 RECHECK_INTERVAL = 300.0
 DEPROVISION_CONCURRENCY = 16
 
@@ -61,15 +64,37 @@ class _Loop:
     next_recheck: float = 0.0
     next_probe: float = 0.0
     namespace: Condition | None = None
+    owned: bool = False
     token: TokenResult | None = None
     token_condition: Condition | None = None
+    #: When the token Secret was last re-issued (its rotated-at), while that token lasts.
+    reissued_at: datetime | None = None
     reach: Condition | None = None
     last_resync_at: datetime | None = None
     resync_retry_at: float = 0.0
     resync_attempt: int = 0
     resync_task: asyncio.Task[ResyncReport] | None = None
+    unpark_task: asyncio.Task[int] | None = None
     reachable_before: bool | None = None
     downstream_print: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    """The token step's result: the Secret's state (None: unknown) and the condition."""
+
+    result: TokenResult | None
+    condition: Condition
+
+
+@dataclass(frozen=True, slots=True)
+class _Reach:
+    """The downstream step's result: the runtime (None: not usable) and what the
+    reachability condition says, with the time of the next probe."""
+
+    runtime: TenantRuntime | None
+    condition: Condition | None
+    next_probe: float
 
 
 class TenantService:
@@ -77,6 +102,7 @@ class TenantService:
         self,
         kube: KubeClient,
         directory: Directory,
+        namespaces: Namespaces,
         downstreams: Downstreams,
         tokens: TokenService,
         resync: ResyncService,
@@ -87,6 +113,7 @@ class TenantService:
     ) -> None:
         self._kube = kube
         self._directory = directory
+        self._namespaces = namespaces
         self._downstreams = downstreams
         self._tokens = tokens
         self._resync = resync
@@ -117,13 +144,13 @@ class TenantService:
 
     def reachability_changed(self, namespace: str, reachable: bool) -> None:
         """Called by a tenant's gate when its downstream stops or starts answering."""
-        tenant = self._directory.tenant(namespace)
-        if tenant is None:
+        ownership = self._namespaces.cached(namespace)
+        owner = ownership.owner if ownership is not None else None
+        loop = self._loops.get(owner) if owner is not None else None
+        if owner is None or loop is None:
             return
-        loop = self._loops.get(tenant.name)
-        if loop is not None:
-            loop.next_probe = 0.0  # confirm with a probe, now
-        self.wakeups.wake(tenant.name)
+        loop.next_probe = 0.0  # confirm with a probe, now
+        self.wakeups.wake(owner)
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -134,7 +161,7 @@ class TenantService:
             last_resync_at=_time(first.status.get("lastSyncAt")),
             reachable_before=_condition_true(first.status, REACHABLE),
         )
-        persisted = {k: first.status.get(k) for k in _STATUS_FIELDS}
+        persisted: Mapping[str, object] = _persisted(first.status)
         full = True
         try:
             while True:
@@ -149,7 +176,7 @@ class TenantService:
                 else:
                     if status != persisted:
                         try:
-                            await self._kube.patch_status(TENANT, name, status)
+                            await self._kube.patch_status(TENANT, name, as_json(status))
                             persisted = status
                         except KubeError as exc:
                             logger.warning("tenant %s: cannot write status: %s", name, exc)
@@ -160,14 +187,15 @@ class TenantService:
             self.wakeups.unregister(name, signal)
             if self._loops.get(name) is loop:
                 del self._loops[name]
-            if loop.resync_task is not None:
-                loop.resync_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await loop.resync_task
+            for task in (loop.resync_task, loop.unpark_task):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
 
     async def reconcile(
         self, tenant: TenantConfig, loop: _Loop, *, full: bool
-    ) -> tuple[dict[str, Any], float]:
+    ) -> tuple[TenantStatusPatch, float]:
         """One round; returns the status to have and the seconds until the next round."""
         now = utcnow()
         mono = asyncio.get_running_loop().time()
@@ -185,25 +213,30 @@ class TenantService:
                 ],
                 now,
             ), wake_in
-        owners = self._directory.tenants_of(tenant.namespace)
-        if owners and owners[0].name != tenant.name:
-            message = f"namespace {tenant.namespace} belongs to ZeroTenant {owners[0].name}"
-            return self._status(
-                tenant,
-                loop,
-                [conditions.false(READY, "NamespaceConflict", message, generation)],
-                now,
-            ), wake_in
 
-        token_due = loop.token is not None and _due(loop.token.wake_at(), now)
-        if full or token_due or mono >= loop.next_recheck:
-            loop.namespace = await self._ensure_namespace(tenant)
-            loop.token_condition = await self._ensure_token(tenant, loop, now)
+        # The namespace first: nothing is done for a tenant that does not own it.
+        if full or not loop.owned or mono >= loop.next_recheck:
+            owned_before = loop.owned
+            loop.namespace, loop.owned = await self._claim(tenant)
             loop.next_recheck = mono + RECHECK_INTERVAL
+            if loop.owned and not owned_before:
+                self._unpark(tenant, loop)
+        if not loop.owned:
+            loop.token = loop.token_condition = loop.reach = None
+            assert loop.namespace is not None
+            return self._not_owner(tenant, loop, loop.namespace, now), wake_in
+
+        # The token Secret on every round: one deleted by anyone is issued again at once.
+        token = await self._ensure_token(tenant, loop, now)
+        loop.token, loop.token_condition = token.result or loop.token, token.condition
+        if token.result is None:
+            loop.next_recheck = 0.0  # the namespace itself may be gone: read it again
         if loop.token is not None and (at := loop.token.wake_at()) is not None:
             wake_in = min(wake_in, max(0.05, (at - now).total_seconds()))
 
-        runtime = await self._downstream(tenant, loop, mono, full=full)
+        reach = await self._downstream(tenant, loop, mono, full=full)
+        loop.reach, loop.next_probe = reach.condition, reach.next_probe
+        runtime = reach.runtime
         if loop.reach is not None and loop.reach.reason != "Suspended":
             wake_in = min(wake_in, max(0.05, loop.next_probe - mono))
         reachable = loop.reach is not None and loop.reach.is_true
@@ -226,89 +259,120 @@ class TenantService:
         parts = [ready, loop.token_condition, loop.reach, loop.namespace, sso.condition]
         return self._status(tenant, loop, [c for c in parts if c is not None], now), wake_in
 
+    def _not_owner(
+        self, tenant: TenantConfig, loop: _Loop, namespace: Condition, now: datetime
+    ) -> TenantStatusPatch:
+        """The status of a tenant that does not own its namespace: Ready=False, nothing
+        else is done (no token, no downstream, no sign-in link)."""
+        generation = tenant.generation
+        why = f"{namespace.message}; nothing is synced for this ZeroTenant"
+        return self._status(
+            tenant,
+            loop,
+            [
+                conditions.false(READY, namespace.reason, namespace.message, generation),
+                conditions.unknown(TOKEN_READY, namespace.reason, why, generation),
+                conditions.unknown(REACHABLE, namespace.reason, why, generation),
+                namespace,
+            ],
+            now,
+        )
+
     def _status(
         self, tenant: TenantConfig, loop: _Loop, updates: list[Condition], now: datetime
-    ) -> dict[str, Any]:
+    ) -> TenantStatusPatch:
         token = loop.token
-        status: dict[str, Any] = {
+        rotation = token.next_rotation_at if token is not None else None
+        previous = token.state.previous_expires_at if token is not None else None
+        return {
             "observedGeneration": tenant.generation,
             "namespace": tenant.namespace,
             "tokenSecretName": SECRET_NAME if token is not None else None,
             "tokenRotatedAt": precise_time(token.state.rotated_at) if token else None,
-            "nextRotationAt": (
-                precise_time(token.next_rotation_at) if token and token.next_rotation_at else None
-            ),
-            "previousTokenExpiresAt": (
-                precise_time(token.state.previous_expires_at)
-                if token and token.state.previous_expires_at
-                else None
-            ),
+            "nextRotationAt": precise_time(rotation) if rotation else None,
+            "previousTokenExpiresAt": precise_time(previous) if previous else None,
             "userCount": self._directory.user_count(tenant.namespace),
             "groupCount": self._directory.group_count(tenant.namespace),
             "lastSyncAt": format_time(loop.last_resync_at) if loop.last_resync_at else None,
             "conditions": conditions.merge(tenant.status.get("conditions"), _order(updates), now),
         }
-        return status
 
     # -- namespace and token -------------------------------------------------------------
 
-    async def _ensure_namespace(self, tenant: TenantConfig) -> Condition:
-        name = tenant.namespace
-        labels = {LABEL_TENANT: tenant.name, LABEL_PART_OF: "zero-scim"}
-        generation = tenant.generation
-        try:
-            namespace = await self._kube.find(NAMESPACE, name)
-            if namespace is None:
-                new: Namespace = {"metadata": {"name": name, "labels": labels}}
-                await self._kube.create(NAMESPACE, new)
-            else:
-                current = namespace["metadata"].get("labels") or {}
-                owner = current.get(LABEL_TENANT)
-                if owner not in (None, tenant.name):
-                    return conditions.false(
-                        "NamespaceReady",
-                        "NamespaceConflict",
-                        f"namespace {name} is labelled for ZeroTenant {owner}",
-                        generation,
-                    )
-                if owner is None:
-                    await self._kube.merge_patch(
-                        NAMESPACE, name, {"metadata": {"labels": dict(labels)}}
-                    )
-        except KubeError as exc:
-            return conditions.false("NamespaceReady", "NamespaceError", str(exc), generation)
-        return conditions.true("NamespaceReady", "NamespaceReady", f"namespace {name}", generation)
+    def _unpark(self, tenant: TenantConfig, loop: _Loop) -> None:
+        """The tenant owns its namespace now: what waited for an owner goes on (users
+        parked before the claim, group loops waiting for a wake-up)."""
+        self._groups.wake_namespace(tenant.namespace)
+        if loop.unpark_task is None or loop.unpark_task.done():
+            loop.unpark_task = asyncio.create_task(
+                self._resync.unpark(tenant.namespace), name=f"unpark {tenant.name}"
+            )
 
-    async def _ensure_token(self, tenant: TenantConfig, loop: _Loop, now: datetime) -> Condition:
+    async def _claim(self, tenant: TenantConfig) -> tuple[Condition, bool]:
+        """Claim the namespace (:mod:`.namespaces`): the condition, and whether we own it."""
+        name = tenant.namespace
         generation = tenant.generation
         try:
-            result = await self._tokens.reconcile(tenant, now)
+            ownership = await self._namespaces.claim(tenant)
         except KubeError as exc:
-            loop.next_recheck = 0.0
-            return conditions.false(TOKEN_READY, "TokenSecretError", str(exc), generation)
-        loop.token = result
+            return conditions.false(NAMESPACE_READY, "NamespaceError", str(exc), generation), False
+        if ownership.owned_by(tenant.name):
+            ready = conditions.true(
+                NAMESPACE_READY, "NamespaceReady", f"namespace {name}", generation
+            )
+            return ready, True
+        if ownership.owner is None:  # it keeps changing under us: try again next round
+            message = f"namespace {name} could not be labelled for this ZeroTenant"
+            return conditions.false(NAMESPACE_READY, "NamespaceError", message, generation), False
+        message = (
+            f"namespace {name} is labelled for ZeroTenant {ownership.owner} "
+            f"({LABEL_TENANT}={ownership.owner})"
+        )
+        return conditions.false(NAMESPACE_READY, "NamespaceConflict", message, generation), False
+
+    async def _ensure_token(self, tenant: TenantConfig, loop: _Loop, now: datetime) -> _Token:
+        generation = tenant.generation
+        issued = loop.token is not None or bool(tenant.status.get("tokenRotatedAt"))
+        try:
+            result = await self._tokens.reconcile(tenant, now, issued=issued)
+        except TokenWriteFailed as exc:
+            reason = "TokenSecretMissing" if exc.missing else "TokenSecretError"
+            message = f"cannot write the token Secret {tenant.namespace}/{SECRET_NAME}: {exc}"
+            return _Token(None, conditions.false(TOKEN_READY, reason, message, generation))
+        except KubeError as exc:
+            return _Token(
+                None, conditions.false(TOKEN_READY, "TokenSecretError", str(exc), generation)
+            )
         state = result.state
-        if state.previous_expires_at is not None:
+        if result.action is Action.REISSUE:
+            loop.reissued_at = state.rotated_at
+        elif loop.reissued_at is not None and state.rotated_at != loop.reissued_at:
+            loop.reissued_at = None  # rotated since: the re-issued token is history
+        if loop.reissued_at is not None:
+            reason = "TokenReissued"
+            message = (
+                f"the token Secret was missing; a new token was issued at "
+                f"{precise_time(state.rotated_at)} (the old one no longer works)"
+            )
+        elif state.previous_expires_at is not None:
+            reason = "TokenRotated"
             message = (
                 f"token rotated at {precise_time(state.rotated_at)}; the previous token is "
                 f"accepted until {precise_time(state.previous_expires_at)}"
             )
         else:
+            reason = "TokenRotated" if result.action in _ROTATIONS else "TokenIssued"
             message = f"token issued at {precise_time(state.rotated_at)}"
-        reason = (
-            "TokenRotated"
-            if result.action in _ROTATIONS or state.previous_expires_at
-            else "TokenIssued"
-        )
-        return conditions.true(TOKEN_READY, reason, message, generation)
+        return _Token(result, conditions.true(TOKEN_READY, reason, message, generation))
 
     # -- downstream ----------------------------------------------------------------------
 
     async def _downstream(
         self, tenant: TenantConfig, loop: _Loop, mono: float, *, full: bool
-    ) -> TenantRuntime | None:
+    ) -> _Reach:
         generation = tenant.generation
         probe_due = full or mono >= loop.next_probe
+        probe_interval = self._config.probe_interval
         try:
             if probe_due:
                 runtime = await self._downstreams.refresh(tenant.namespace)
@@ -316,23 +380,20 @@ class TenantService:
                 runtime = await self._downstreams.get(tenant.namespace)
         except TenantNotReady as exc:
             make = conditions.unknown if exc.reason == "Suspended" else conditions.false
-            loop.reach = make(REACHABLE, exc.reason, exc.message, generation)
-            loop.next_probe = mono + self._config.probe_interval
-            return None
+            retry = 5.0 if exc.transient else probe_interval
+            return _Reach(None, make(REACHABLE, exc.reason, exc.message, generation), mono + retry)
         except KubeError as exc:
-            loop.reach = conditions.false(REACHABLE, "ApiKeyUnreadable", str(exc), generation)
-            loop.next_probe = mono + 5.0
-            return None
+            condition = conditions.false(REACHABLE, "ApiKeyUnreadable", str(exc), generation)
+            return _Reach(None, condition, mono + 5.0)
         if probe_due:
-            loop.reach = await self._probe(tenant, runtime)
-            loop.next_probe = mono + self._config.probe_interval
-            if not loop.reach.is_true:
-                loop.next_probe = mono + min(self._config.probe_interval, 10.0)
-        elif not runtime.gate.reachable:
-            loop.reach = conditions.false(
-                REACHABLE, "Unreachable", str(runtime.gate.last_error or "failing"), generation
-            )
-        return runtime
+            condition = await self._probe(tenant, runtime)
+            retry = probe_interval if condition.is_true else min(probe_interval, 10.0)
+            return _Reach(runtime, condition, mono + retry)
+        if not runtime.gate.reachable:
+            message = str(runtime.gate.last_error or "failing")
+            condition = conditions.false(REACHABLE, "Unreachable", message, generation)
+            return _Reach(runtime, condition, loop.next_probe)
+        return _Reach(runtime, loop.reach, loop.next_probe)
 
     async def _probe(self, tenant: TenantConfig, runtime: TenantRuntime) -> Condition:
         """One cheap authenticated request: is Zero there, and does it take our key?"""
@@ -340,13 +401,9 @@ class TenantService:
         budget = float(runtime.spec.timeout_seconds) + 1.0
         try:
             await runtime.call(_first_account, budget=budget)
-        except PermanentError as exc:
-            if is_auth_failure(exc):
-                self._downstreams.invalidate(tenant.namespace)
-                return conditions.false(REACHABLE, "Unauthorized", str(exc), generation)
-            return conditions.false(REACHABLE, "Rejected", str(exc), generation)
-        except DownstreamError as exc:
-            return conditions.false(REACHABLE, "Unreachable", str(exc), generation)
+        except DownstreamFailed as failed:
+            verdict = failed.verdict
+            return conditions.false(REACHABLE, verdict.tenant_reason, verdict.message, generation)
         return conditions.true(
             REACHABLE,
             "Reachable",
@@ -429,15 +486,23 @@ class TenantService:
     # -- deletion ------------------------------------------------------------------------
 
     async def delete(self, tenant: TenantConfig) -> ReleaseOutcome:
-        """Apply the tenant's deletion policy (see docs/operator.md, "Deleting a tenant")."""
+        """Apply the tenant's deletion policy (see docs/operator.md, "Deleting a tenant").
+
+        Only the namespace's owner (its label) deletes anything: a tenant that merely
+        claims another tenant's namespace goes without touching its token Secret, the
+        namespace or Zero, whatever its policy.
+        """
         policy = tenant.spec.deletion_policy if tenant.spec is not None else "Retain"
-        owners = self._directory.tenants_of(tenant.namespace)
-        if owners and owners[0].name != tenant.name:
-            return ReleaseOutcome(True, "NamespaceConflict", "the namespace is another tenant's")
+        try:
+            ownership = await self._namespaces.read(tenant.namespace)
+        except KubeError as exc:
+            return ReleaseOutcome(False, "KubernetesError", str(exc), retry_after=10.0)
+        refusal = self._not_ours(tenant, ownership)
+        if refusal is not None:
+            return refusal
         if policy == "Retain":
             try:
-                with contextlib.suppress(NotFound):
-                    await self._kube.delete(SECRET, SECRET_NAME, tenant.namespace)
+                await self._delete_token_secret(tenant)
             except KubeError as exc:
                 return ReleaseOutcome(False, "KubernetesError", str(exc), retry_after=10.0)
             self._downstreams.invalidate(tenant.namespace)
@@ -447,6 +512,8 @@ class TenantService:
         try:
             runtime = await self._downstreams.get(tenant.namespace, deprovisioning=True)
         except TenantNotReady as exc:
+            if exc.transient:
+                return ReleaseOutcome(False, exc.reason, exc.message, retry_after=10.0)
             return ReleaseOutcome(
                 True,
                 "DeprovisionImpossible",
@@ -455,12 +522,16 @@ class TenantService:
             )
         try:
             deleted = await self._deprovision(runtime)
-        except DownstreamError as exc:
-            return ReleaseOutcome(False, "DeprovisionFailed", str(exc), retry_after=30.0, warn=True)
+        except DownstreamFailed as failed:
+            message = failed.verdict.message
+            return ReleaseOutcome(False, "DeprovisionFailed", message, retry_after=30.0, warn=True)
         try:
-            with contextlib.suppress(NotFound):
-                await self._kube.delete(NAMESPACE, tenant.namespace)
-        except KubeError as exc:
+            if ownership.exists:  # only the namespace that was read as ours
+                with contextlib.suppress(NotFound):
+                    await self._kube.delete(
+                        NAMESPACE, tenant.namespace, resource_version=ownership.resource_version
+                    )
+        except KubeError as exc:  # a Conflict too: it changed; the retry reads it again
             return ReleaseOutcome(False, "KubernetesError", str(exc), retry_after=10.0)
         self._downstreams.invalidate(tenant.namespace)
         return ReleaseOutcome(
@@ -468,6 +539,39 @@ class TenantService:
             "Deprovisioned",
             f"{deleted} accounts and groups deleted in Zero; namespace {tenant.namespace} deleted",
         )
+
+    def _not_ours(self, tenant: TenantConfig, ownership: Ownership) -> ReleaseOutcome | None:
+        """Why a deletion must leave everything alone (None: the tenant owns its namespace,
+        or the namespace is gone and nobody else claims it)."""
+        name = tenant.namespace
+        kept = "its token Secret, the namespace and Zero are left as they are"
+        if ownership.exists and ownership.owner not in (tenant.name, None):
+            message = f"namespace {name} belongs to ZeroTenant {ownership.owner}: {kept}"
+            return ReleaseOutcome(True, "NamespaceConflict", message)
+        if ownership.exists and ownership.owner is None:
+            message = f"namespace {name} was never labelled for this ZeroTenant: {kept}"
+            return ReleaseOutcome(True, "NotOwner", message)
+        others = [t.name for t in self._directory.tenants_of(name) if t.name != tenant.name]
+        if not ownership.exists and others:
+            message = f"namespace {name} is gone and ZeroTenant {others[0]} claims it: {kept}"
+            return ReleaseOutcome(True, "NamespaceConflict", message)
+        return None
+
+    async def _delete_token_secret(self, tenant: TenantConfig) -> None:
+        """Delete the token Secret if it is this tenant's (label and ownerReference)."""
+        secret = await self._kube.find(SECRET, SECRET_NAME, tenant.namespace)
+        if secret is None:
+            return
+        metadata = secret["metadata"]
+        owners = {ref.get("uid") for ref in metadata.get("ownerReferences") or []}
+        labelled = (metadata.get("labels") or {}).get(LABEL_TENANT)
+        if labelled != tenant.name and tenant.uid not in owners:
+            logger.warning(
+                "token Secret of %s is not ZeroTenant %s's", tenant.namespace, tenant.name
+            )
+            return
+        with contextlib.suppress(NotFound):
+            await self._kube.delete(SECRET, SECRET_NAME, tenant.namespace, uid=metadata.get("uid"))
 
     async def _deprovision(self, runtime: TenantRuntime) -> int:
         budget = self._config.retry_budget
@@ -502,7 +606,7 @@ _STATUS_FIELDS = (
     "conditions",
 )
 _ROTATIONS = (Action.ROTATE_SCHEDULED, Action.ROTATE_REQUESTED)
-_ORDER = {READY: 0, TOKEN_READY: 1, REACHABLE: 2, "NamespaceReady": 3, SSO_SYNCED: 4}
+_ORDER = {READY: 0, TOKEN_READY: 1, REACHABLE: 2, NAMESPACE_READY: 3, SSO_SYNCED: 4}
 
 
 def _order(updates: list[Condition]) -> list[Condition]:
@@ -518,23 +622,21 @@ def _time(value: object) -> datetime | None:
         return None
 
 
-def _due(at: datetime | None, now: datetime) -> bool:
-    return at is not None and now >= at
-
-
 def _condition_true(status: ZeroTenantStatus, type_: str) -> bool | None:
     found = conditions.find(status.get("conditions"), type_)
     return None if found is None else found.get("status") == "True"
 
 
-async def _first_account(zero: Any) -> None:
-    accounts = zero.iter_accounts(page_size=1)
-    try:
+def _persisted(status: ZeroTenantStatus) -> Mapping[str, object]:
+    """The status as it is, to compare with what :meth:`TenantService.reconcile` says."""
+    return {key: status.get(key) for key in _STATUS_FIELDS}
+
+
+async def _first_account(zero: ZeroAccountsClient) -> None:
+    async with contextlib.aclosing(zero.iter_accounts(page_size=1)) as accounts:
         async for _ in accounts:
             break
-    finally:
-        await accounts.aclose()
 
 
-async def _keys(items: Any) -> list[str]:
+async def _keys(items: AsyncIterator[Account] | AsyncIterator[Group]) -> list[str]:
     return [item.external_key async for item in items]

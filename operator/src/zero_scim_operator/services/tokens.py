@@ -10,6 +10,10 @@ rotation happens once per due time, however many operators race for it.
   due while no operator ran happens once, at the next start.
 * **On demand**: the tenant's ``zeroscim.io/rotate-token`` annotation differs from the
   value recorded in the Secret's ``zeroscim.io/rotation-request``.
+* **Re-issue**: a Secret deleted (or emptied) after a token was issued is created
+  again with a new token (``Action.REISSUE``, a Warning Event: Entra's copy no longer
+  works); the tenant loop reads the Secret on every round, so this happens within one
+  status interval.
 * **Grace**: after a rotation the old token stays in ``previousToken`` until
   ``previousTokenExpiresAt`` (= rotation time + ``gracePeriod``); then it is removed.
   Only one previous token is kept: rotating twice within the grace period ends the
@@ -25,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 
 from zero_scim.kube.client import KubeClient
 from zero_scim.kube.coordinates import LABEL_PART_OF, LABEL_TENANT, LABEL_TOKEN, SECRET
-from zero_scim.kube.errors import AlreadyExists, Conflict
+from zero_scim.kube.errors import AlreadyExists, Conflict, KubeError
 from zero_scim.kube.secrets import DecodedSecret, secret_object, with_owner
 from zero_scim.kube.tokens import (
     ANNOTATION_ROTATED_AT,
@@ -55,6 +59,7 @@ def precise_time(value: datetime) -> str:
 class Action(enum.Enum):
     NONE = "none"
     CREATE = "create"
+    REISSUE = "reissue"  # created again: the Secret went missing after a token was issued
     ROTATE_SCHEDULED = "scheduled"
     ROTATE_REQUESTED = "requested"
     EXPIRE_PREVIOUS = "expire-previous"
@@ -128,13 +133,29 @@ def decide(
     return Action.NONE
 
 
+class TokenWriteFailed(Exception):
+    """The Secret could not be written; ``missing``: there is no usable token meanwhile."""
+
+    def __init__(self, error: KubeError, *, missing: bool) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.missing = missing
+
+
 class TokenService:
     def __init__(self, kube: KubeClient, events: EventSink) -> None:
         self._kube = kube
         self._events = events
 
-    async def reconcile(self, tenant: TenantConfig, now: datetime) -> TokenResult:
-        """Create, rotate or trim the tenant's token Secret as due; return its state."""
+    async def reconcile(
+        self, tenant: TenantConfig, now: datetime, *, issued: bool = False
+    ) -> TokenResult:
+        """Create, rotate or trim the tenant's token Secret as due; return its state.
+
+        ``issued``: a token was issued before (a missing Secret is then re-issued).
+        KubeError if the Secret cannot be read, :class:`TokenWriteFailed` if it cannot be
+        written.
+        """
         spec = tenant.require_spec()
         interval = spec.token_rotation.interval
         grace = spec.token_rotation.grace_period
@@ -144,6 +165,8 @@ class TokenService:
             secret = DecodedSecret.from_object(raw) if raw is not None else None
             state = read_state(secret)
             action = decide(state, interval=interval, request=tenant.rotate_request, now=now)
+            if action is Action.CREATE and issued:
+                action = Action.REISSUE
             if action is Action.NONE:
                 assert state is not None
                 return TokenResult(state, SECRET_NAME, action, state.next_rotation(interval))
@@ -152,6 +175,9 @@ class TokenService:
             except (AlreadyExists, Conflict):
                 logger.info("token Secret of %s changed meanwhile; deciding again", tenant.name)
                 continue
+            except KubeError as exc:
+                missing = state is None or not state.has_token
+                raise TokenWriteFailed(exc, missing=missing) from exc
             new_state = read_state(written)
             assert new_state is not None
             self._announce(tenant, action, new_state)
@@ -216,6 +242,12 @@ class TokenService:
         if action is Action.CREATE:
             message = f"token Secret {tenant.namespace}/{SECRET_NAME} created"
             self._events.post(tenant.reference, "Normal", "TokenCreated", message)
+        elif action is Action.REISSUE:
+            message = (
+                f"token Secret {tenant.namespace}/{SECRET_NAME} was missing: a new token was "
+                "issued; the old one no longer works (give Entra the new one)"
+            )
+            self._events.post(tenant.reference, "Warning", "TokenReissued", message)
         elif action in (Action.ROTATE_SCHEDULED, Action.ROTATE_REQUESTED):
             grace = (
                 f"; the previous token is accepted until {precise_time(state.previous_expires_at)}"

@@ -12,8 +12,6 @@ unchanged.
 
 from __future__ import annotations
 
-from typing import Any
-
 import aiohttp
 import httpx
 
@@ -40,7 +38,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session = self._ensure()
-        timeouts: dict[str, Any] = request.extensions.get("timeout", {})
+        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         timeout = aiohttp.ClientTimeout(
             sock_connect=timeouts.get("connect"),
             sock_read=timeouts.get("read"),

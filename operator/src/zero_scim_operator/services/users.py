@@ -9,74 +9,45 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
-from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import ClassVar
 
-from zero_scim.kube.client import KubeClient
 from zero_scim.kube.coordinates import LABEL_SCIM_ID, USER
 from zero_scim.kube.errors import Conflict, KubeError
 from zero_scim.kube.tokens import format_time
 from zero_scim_operator import conditions
-from zero_scim_operator.directory import SYNCED, Directory, UserEntry
-from zero_scim_operator.downstream import (
-    ConflictError,
-    DownstreamError,
-    PermanentError,
-    TransientError,
-)
+from zero_scim_operator.directory import SYNCED, UserEntry
 from zero_scim_operator.mapping import (
     InvalidObject,
     account_fingerprint,
     account_input,
     external_key,
 )
-from zero_scim_operator.models import ScimObject
+from zero_scim_operator.models import ScimObject, UserStatusPatch, as_json
 from zero_scim_operator.services.common import (
-    EventSink,
     KeyedLocks,
     ReleaseOutcome,
     SyncOutcome,
     truncate,
     utcnow,
 )
-from zero_scim_operator.services.downstream import (
-    Downstreams,
-    TenantNotReady,
-    delete_downstream,
-    is_auth_failure,
-)
-from zero_scim_operator.services.gate import Backoff
-from zero_scim_operator.settings import OperatorConfig
+from zero_scim_operator.services.downstream import TenantNotReady
+from zero_scim_operator.services.failures import DownstreamFailed, Failure, Verdict
+from zero_scim_operator.services.objects import ObjectService
 
 logger = logging.getLogger(__name__)
 
-#: A 409 (e-mail taken) needs another user to change first: retried slowly, in memory
-#: (not through Kopf, whose retry delays would also hold back a fix of the user's own spec).
-CONFLICT_BACKOFF = Backoff(base=5.0, cap=300.0)
 _LABEL_VALUE_MAX = 63
 
 
-class UserService:
-    def __init__(
-        self,
-        downstreams: Downstreams,
-        directory: Directory,
-        kube: KubeClient,
-        events: EventSink,
-        config: OperatorConfig,
-    ) -> None:
-        self._downstreams = downstreams
-        self._directory = directory
-        self._kube = kube
-        self._events = events
-        self._config = config
-        self._backoff = Backoff(config.backoff_base, config.backoff_cap)
-        self._locks = KeyedLocks()
-        self._rng = random.Random()
-        self._repairs: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self._conflicts: dict[tuple[str, str], int] = {}
+@dataclass(eq=False, repr=False)
+class UserService(ObjectService):
+    noun: ClassVar[str] = "account"
+
+    _locks: KeyedLocks = field(default_factory=KeyedLocks, init=False)
+    _repairs: dict[tuple[str, str], asyncio.Task[None]] = field(default_factory=dict, init=False)
+    _conflicts: dict[tuple[str, str], int] = field(default_factory=dict, init=False)
 
     # -- sync ----------------------------------------------------------------------------
 
@@ -85,7 +56,10 @@ class UserService:
         try:
             runtime = await self._downstreams.get(user.namespace)
         except TenantNotReady as exc:
-            return SyncOutcome(False, exc.reason, exc.message)
+            delay = self._downstreams.classifier.backoff.delay(attempt, self._rng)
+            return SyncOutcome(
+                False, exc.reason, exc.message, retry_after=delay if exc.transient else None
+            )
         try:
             key = external_key(user.spec)
             account = account_input(user.spec)
@@ -97,22 +71,8 @@ class UserService:
                     lambda zero: zero.upsert_account(key, account),
                     budget=self._config.retry_budget,
                 )
-            except ConflictError as exc:
-                key_ = (user.namespace, user.name)
-                conflicts = self._conflicts[key_] = self._conflicts.get(key_, -1) + 1
-                self._schedule_repair(user, CONFLICT_BACKOFF.delay(conflicts, self._rng))
-                return SyncOutcome(False, "Conflict", str(exc), warn=True)
-            except TransientError as exc:
-                delay = self._backoff.delay(attempt, self._rng)
-                reason = "DownstreamUnavailable"
-                return SyncOutcome(False, reason, str(exc), retry_after=delay, warn=True)
-            except PermanentError as exc:
-                if is_auth_failure(exc):
-                    self._downstreams.invalidate(user.namespace)
-                    return SyncOutcome(False, "DownstreamUnauthorized", str(exc), warn=True)
-                return SyncOutcome(False, "Rejected", str(exc), warn=True)
-            except DownstreamError as exc:  # any other answer: report, do not loop
-                return SyncOutcome(False, "Rejected", str(exc), warn=True)
+            except DownstreamFailed as failed:
+                return self._failed(user, failed.verdict, attempt)
         self._conflicts.pop((user.namespace, user.name), None)
         result = upserted.resource
         state = "enabled" if result.enabled else "disabled"
@@ -123,14 +83,30 @@ class UserService:
             downstream_id=result.id,
         )
 
-    def status(self, user: ScimObject, outcome: SyncOutcome, now: datetime) -> dict[str, Any]:
+    def _failed(self, user: ScimObject, verdict: Verdict, attempt: int) -> SyncOutcome:
+        """Act on the verdict: a conflict is retried slowly, in memory (not through Kopf,
+        whose retry delays would also hold back a fix of the user's own spec); transient
+        failures through Kopf's retry; the others are recorded and wait."""
+        if verdict.failure is Failure.CONFLICT:
+            key = (user.namespace, user.name)
+            conflicts = self._conflicts[key] = self._conflicts.get(key, -1) + 1
+            delay = verdict.delay(conflicts, self._rng)
+            if delay is not None:
+                self._schedule_repair(user, delay)
+            return SyncOutcome(False, verdict.reason, verdict.message, warn=True)
+        retry_after = verdict.delay(attempt, self._rng) if verdict.transient else None
+        return SyncOutcome(
+            False, verdict.reason, verdict.message, retry_after=retry_after, warn=True
+        )
+
+    def status(self, user: ScimObject, outcome: SyncOutcome, now: datetime) -> UserStatusPatch:
         """The status patch recording ``outcome`` (and posts the Event of a new failure)."""
         condition = (
             conditions.true(SYNCED, outcome.reason, outcome.message, user.generation)
             if outcome.synced
             else conditions.false(SYNCED, outcome.reason, outcome.message, user.generation)
         )
-        status: dict[str, Any] = {
+        status: UserStatusPatch = {
             "observedGeneration": user.generation,
             "conditions": conditions.merge(user.status.get("conditions"), [condition], now),
         }
@@ -159,20 +135,8 @@ class UserService:
             return ReleaseOutcome(
                 True, "Renamed", f"SCIM id {user.scim_id} lives on as ScimUser {sibling}"
             )
-        try:
-            key = external_key(user.spec)
-        except InvalidObject as exc:
-            return ReleaseOutcome(True, "InvalidUser", str(exc))
         async with self._locks.hold((user.namespace, user.name)):
-            return await delete_downstream(
-                self._downstreams,
-                user.namespace,
-                "account",
-                key,
-                lambda zero, k: zero.delete_account(k),
-                budget=self._config.retry_budget,
-                retry_after=self._backoff.delay(0, self._rng),
-            )
+            return await self._delete(user, lambda zero, k: zero.delete_account(k), "InvalidUser")
 
     async def _live_sibling(self, user: ScimObject) -> str | None:
         """Another live ScimUser with the same SCIM id (a rename), if any."""
@@ -256,7 +220,7 @@ class UserService:
             status["kopf"] = {"handledGeneration": user.generation}
             try:
                 await self._kube.patch_status(
-                    USER, name, status, namespace, resource_version=user.resource_version
+                    USER, name, as_json(status), namespace, resource_version=user.resource_version
                 )
             except Conflict:
                 continue  # changed meanwhile: read again, sync the newer spec
@@ -266,14 +230,20 @@ class UserService:
         return None
 
 
-def _unchanged(user: ScimObject, status: Mapping[str, Any]) -> bool:
+def _unchanged(user: ScimObject, status: UserStatusPatch) -> bool:
     """Does ``status`` say what the user's status already says (timestamps aside)?"""
     current = user.status
     if (current.get("kopf") or {}).get("handledGeneration") != user.generation:
         return False
-    for key in ("observedGeneration", "lastError", "downstreamId"):
-        if key in status and status[key] != current.get(key):
-            return False
-    now = {c["type"]: (c["status"], c.get("reason")) for c in status.get("conditions", [])}
+    recorded = (current.get("observedGeneration"), current.get("lastError"))
+    if (status.get("observedGeneration"), status.get("lastError")) != recorded:
+        return False
+    if "downstreamId" in status and status["downstreamId"] != current.get("downstreamId"):
+        return False
+    new = conditions.find(status.get("conditions"), SYNCED)
     old = conditions.find(current.get("conditions"), SYNCED)
-    return old is not None and now.get(SYNCED) == (old.get("status"), old.get("reason"))
+    return (
+        new is not None
+        and old is not None
+        and (new["status"], new.get("reason")) == (old["status"], old.get("reason"))
+    )

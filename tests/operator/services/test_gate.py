@@ -9,7 +9,8 @@ import time
 import pytest
 
 from zero_scim_operator.downstream import PermanentError, RateLimited, TransientError
-from zero_scim_operator.services.gate import Backoff, CircuitOpen, Gate
+from zero_scim_operator.services.failures import Backoff
+from zero_scim_operator.services.gate import CircuitOpen, Gate
 
 FAST = Backoff(base=0.01, cap=0.05)
 

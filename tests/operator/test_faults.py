@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from typing import Any
 
 from tests.operator.conftest import Start
 from tests.operator.support import (
     Zero,
-    add_entry,
-    create_group,
+    all_synced,
     create_tenant,
     create_user,
     delete_object,
-    events_for,
     eventually,
     get_object,
     get_tenant,
@@ -26,14 +23,6 @@ from tests.operator.support import (
 )
 from tests.support.kube import KubeEnv
 from zero_scim.kube.coordinates import USER
-
-
-async def _all_synced(kube: KubeEnv, namespace: str, names: list[str]) -> bool:
-    for name in names:
-        user = await asyncio.to_thread(get_object, kube, USER, namespace, name)
-        if user is None or not is_true(user, "Synced"):
-            return False
-    return True
 
 
 async def _puts_ok(zero: Zero, key: str) -> int:
@@ -49,7 +38,7 @@ async def test_outage_then_recovery_loses_nothing_and_sends_nothing_twice(
     create_tenant(kube, zero, namespace)
     before = [user_spec(f"before{i}@example.com") for i in range(3)]
     before_names = [create_user(kube, namespace, spec) for spec in before]
-    await eventually(lambda: _all_synced(kube, namespace, before_names))
+    await eventually(lambda: all_synced(kube, namespace, before_names))
     await eventually(lambda: is_true(get_tenant(kube, namespace), "DownstreamReachable"))
 
     await zero.admin.set_faults(outage=True, paths=[f"/v1/orgs/{zero.org.org_id}"])
@@ -66,7 +55,7 @@ async def test_outage_then_recovery_loses_nothing_and_sends_nothing_twice(
     assert await zero.count("PUT", status=503) - unavailable <= 10
 
     await zero.admin.clear_faults()
-    await eventually(lambda: _all_synced(kube, namespace, names), timeout=30)
+    await eventually(lambda: all_synced(kube, namespace, names), timeout=30)
     accounts = await zero.accounts()
     assert all(spec["id"] in accounts for spec in during)
     assert accounts[before[0]["id"]]["title"] == "Changed in the outage"
@@ -87,7 +76,7 @@ async def test_rate_limits_and_ambiguous_errors(
     await zero.admin.set_faults(rate_limit={"burst": 5, "retry_after": 1}, **scope)
     started = time.monotonic()
     limited = [create_user(kube, namespace, user_spec(f"rl{i}@example.com")) for i in range(10)]
-    await eventually(lambda: _all_synced(kube, namespace, limited), timeout=20)
+    await eventually(lambda: all_synced(kube, namespace, limited), timeout=20)
     assert time.monotonic() - started >= 1.0  # Retry-After was honoured
     assert await zero.count("PUT", status=429) == 5
 
@@ -95,7 +84,7 @@ async def test_rate_limits_and_ambiguous_errors(
     await zero.admin.set_faults(error_rate=0.3, error_phase="after", seed=7, **scope)
     flaky = [user_spec(f"flaky{i}@example.com") for i in range(10)]
     names = [create_user(kube, namespace, spec) for spec in flaky]
-    await eventually(lambda: _all_synced(kube, namespace, names), timeout=30)
+    await eventually(lambda: all_synced(kube, namespace, names), timeout=30)
     assert await zero.count("PUT", status=500) > 0
     await zero.admin.clear_faults()
     accounts = await zero.accounts()
@@ -119,7 +108,7 @@ async def test_operator_killed_mid_flight(
     await zero.admin.clear_faults()
 
     operators(log="second.log")
-    await eventually(lambda: _all_synced(kube, namespace, names), timeout=60)
+    await eventually(lambda: all_synced(kube, namespace, names), timeout=60)
     accounts = await zero.accounts()
     assert sorted(accounts) == sorted(s["id"] for s in specs)  # none lost, none extra
     creations = await zero.count("PUT", status=201)
@@ -133,46 +122,3 @@ async def test_operator_killed_mid_flight(
 
 async def len_at_least(zero: Zero, count: int) -> bool:
     return len(await zero.accounts()) >= count
-
-
-async def test_resync_repairs_drift_in_both_directions(
-    kube: KubeEnv, namespace: str, zero: Zero, operators: Start
-) -> None:
-    operators()
-    create_tenant(kube, zero, namespace, downstream={"resyncInterval": "2s"})
-    specs = [user_spec(f"drift{i}@example.com", title="Original") for i in range(3)]
-    names = [create_user(kube, namespace, spec) for spec in specs]
-    group_id = str(uuid.uuid4())
-    create_group(kube, namespace, group_id, "Drifters")
-    add_entry(kube, namespace, group_id, 1, add=[s["id"] for s in specs])
-    await eventually(lambda: _all_synced(kube, namespace, names))
-    await eventually(lambda: _members(zero, group_id, 3))
-
-    # Someone edits Zero by hand.
-    gone, edited = specs[0]["id"], specs[1]["id"]
-    assert (await zero.http.delete(f"/accounts/{gone}")).status_code == 204
-    body = {"userName": specs[1]["userName"], "title": "Edited by hand"}
-    assert (await zero.http.put(f"/accounts/{edited}", json=body)).status_code == 200
-    assert (await zero.http.put("/accounts/stray", json={"userName": "stray"})).is_success
-    assert (await zero.http.put("/groups/stray-group", json={"displayName": "x"})).is_success
-    removed = {"remove": [specs[2]["id"]]}
-    assert (await zero.http.post(f"/groups/{group_id}/members:batch", json=removed)).is_success
-
-    async def repaired() -> bool:
-        accounts = await zero.accounts()
-        groups = await zero.groups()
-        return (
-            gone in accounts
-            and accounts[edited]["title"] == "Original"
-            and "stray" not in accounts
-            and "stray-group" not in groups
-            and await zero.members(group_id) == {s["id"] for s in specs}
-        )
-
-    await eventually(repaired, timeout=30)
-    await eventually(lambda: events_for(kube, "default", namespace, "DriftRepaired"))
-    assert get_tenant(kube, namespace)["status"]["lastSyncAt"]
-
-
-async def _members(zero: Zero, group_id: str, count: int) -> bool:
-    return len(await zero.members(group_id)) == count
