@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from zero_scim.kube.client import KubeClient
 from zero_scim.kube.coordinates import SECRET, TENANT
 from zero_scim.kube.objects import Secret, WatchEventType, ZeroTenant
-from zero_scim.kube.tenants import Tenant
+from zero_scim.kube.tenants import NAMESPACE_CONFLICT, Tenant
 from zero_scim.kube.tokens import SECRET_NAME, TokenDigests, digest, digests_from_secret_data
 from zero_scim_api.storage.watcher import OnRestart, Watcher
 
@@ -35,6 +35,7 @@ class TenantRegistry:
         self._clock = clock
         self._tenants: dict[str, Tenant] = {}  # tenant name -> tenant
         self._by_namespace: dict[str, Tenant] = {}
+        self._refused: set[str] = set()  # tenants whose namespace claim the operator refused
         self._digests: dict[str, TokenDigests] = {}  # namespace -> digests
         self._lookup: dict[bytes, str] = {}  # token digest -> namespace
         self._tenant_watcher = Watcher(
@@ -93,8 +94,15 @@ class TenantRegistry:
         tenant = Tenant.from_object(obj)
         return None if tenant.deleting else tenant  # a tenant being deleted authenticates none
 
+    @staticmethod
+    def _refused_claim(obj: ZeroTenant) -> bool:
+        """The operator found the namespace labelled for another tenant (NamespaceConflict)."""
+        conditions = obj.get("status", {}).get("conditions", [])
+        return any(c.get("reason") == NAMESPACE_CONFLICT for c in conditions)
+
     def _reset_tenants(self, items: list[ZeroTenant]) -> None:
         self._tenants = {t.name: t for t in (self._tenant_of(o) for o in items) if t is not None}
+        self._refused = {o["metadata"].get("name", "") for o in items if self._refused_claim(o)}
         self._rebuild_namespaces()
 
     def _tenant_event(self, event_type: WatchEventType, obj: ZeroTenant) -> None:
@@ -104,13 +112,19 @@ class TenantRegistry:
             self._tenants.pop(name, None)
         else:
             self._tenants[name] = tenant
+        if tenant is not None and self._refused_claim(obj):
+            self._refused.add(name)
+        else:
+            self._refused.discard(name)
         self._rebuild_namespaces()
 
     def _rebuild_namespaces(self) -> None:
-        # Two tenants claiming one namespace: the first by name wins (the operator
-        # reports the conflict on the other one).
+        # Two tenants claiming one namespace: the namespace's label decides, and the
+        # operator reports that on the claimant (NamespaceConflict), which then
+        # authenticates nothing here — not even while the owner is being deleted. Before
+        # the operator has looked at a new claimant, the first by name stands in.
         by_namespace: dict[str, Tenant] = {}
-        for name in sorted(self._tenants):
+        for name in sorted(self._tenants.keys() - self._refused):
             tenant = self._tenants[name]
             by_namespace.setdefault(tenant.namespace, tenant)
         self._by_namespace = by_namespace

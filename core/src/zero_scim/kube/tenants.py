@@ -22,6 +22,11 @@ def tenant_namespace(tenant: ZeroTenant) -> str:
     return tenant["metadata"].get("name", "")
 
 
+#: The condition reason of a ZeroTenant whose namespace is labelled for another one: it
+#: owns nothing there (the operator writes it; the API lets it authenticate nothing).
+NAMESPACE_CONFLICT = "NamespaceConflict"
+
+
 @dataclass(frozen=True)
 class Tenant:
     name: str

@@ -27,6 +27,7 @@ from zero_scim.kube.client import KubeClient
 from zero_scim.kube.coordinates import SECRET
 from zero_scim.kube.errors import KubeError
 from zero_scim.kube.secrets import DecodedSecret
+from zero_scim.kube.tenants import NAMESPACE_CONFLICT
 from zero_scim_operator.directory import Directory
 from zero_scim_operator.downstream import DownstreamError, ZeroAccountsClient
 from zero_scim_operator.models import DownstreamSpec, TenantConfig
@@ -47,7 +48,7 @@ CLOSE_DELAY = 60.0
 
 
 #: Reasons of objects parked because no tenant owns their namespace (yet).
-OWNERLESS = frozenset({"NoTenant", "NamespaceConflict"})
+OWNERLESS = frozenset({"NoTenant", NAMESPACE_CONFLICT})
 
 
 class TenantNotReady(Exception):
@@ -153,7 +154,7 @@ class Downstreams:
             f"namespace {namespace} is labelled for ZeroTenant {ownership.owner}, "
             f"not for {names}, which claim it too"
         )
-        raise TenantNotReady("NamespaceConflict", message)
+        raise TenantNotReady(NAMESPACE_CONFLICT, message)
 
     async def check(
         self, namespace: str, *, deprovisioning: bool = False

@@ -21,6 +21,7 @@ from zero_scim.kube.client import KubeClient
 from zero_scim.kube.coordinates import LABEL_TENANT, NAMESPACE, SECRET, TENANT
 from zero_scim.kube.errors import KubeError, NotFound
 from zero_scim.kube.objects import ZeroTenant, ZeroTenantStatus
+from zero_scim.kube.tenants import NAMESPACE_CONFLICT
 from zero_scim.kube.tokens import SECRET_NAME, format_time, parse_time
 from zero_scim_operator import conditions
 from zero_scim_operator.conditions import Condition
@@ -328,7 +329,7 @@ class TenantService:
             f"namespace {name} is labelled for ZeroTenant {ownership.owner} "
             f"({LABEL_TENANT}={ownership.owner})"
         )
-        return conditions.false(NAMESPACE_READY, "NamespaceConflict", message, generation), False
+        return conditions.false(NAMESPACE_READY, NAMESPACE_CONFLICT, message, generation), False
 
     async def _ensure_token(self, tenant: TenantConfig, loop: _Loop, now: datetime) -> _Token:
         generation = tenant.generation
@@ -547,14 +548,14 @@ class TenantService:
         kept = "its token Secret, the namespace and Zero are left as they are"
         if ownership.exists and ownership.owner not in (tenant.name, None):
             message = f"namespace {name} belongs to ZeroTenant {ownership.owner}: {kept}"
-            return ReleaseOutcome(True, "NamespaceConflict", message)
+            return ReleaseOutcome(True, NAMESPACE_CONFLICT, message)
         if ownership.exists and ownership.owner is None:
             message = f"namespace {name} was never labelled for this ZeroTenant: {kept}"
             return ReleaseOutcome(True, "NotOwner", message)
         others = [t.name for t in self._directory.tenants_of(name) if t.name != tenant.name]
         if not ownership.exists and others:
             message = f"namespace {name} is gone and ZeroTenant {others[0]} claims it: {kept}"
-            return ReleaseOutcome(True, "NamespaceConflict", message)
+            return ReleaseOutcome(True, NAMESPACE_CONFLICT, message)
         return None
 
     async def _delete_token_secret(self, tenant: TenantConfig) -> None:
