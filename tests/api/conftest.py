@@ -20,12 +20,12 @@ import httpx
 import pytest
 
 from tests.support.kube import KubeEnv
+from tests.support.polling import eventually
 from tests.support.scim import (
     ApiProcess,
     TenantInfo,
     create_tenant,
     delete_tenant,
-    eventually,
     running_api,
     scim_client,
     wait_for_tenant,

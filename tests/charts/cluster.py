@@ -28,6 +28,7 @@ import yaml
 from kubernetes import client, config
 
 from tests.support.kube import KubeEnv
+from tests.support.polling import eventually_blocking
 
 T = TypeVar("T")
 START_TIMEOUT = 60.0
@@ -89,20 +90,14 @@ def forbidden(call: Callable[[], Any]) -> bool:
 
 
 def eventually(check: Callable[[], T | None], what: str, timeout: float = 30.0) -> T:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-        except (client.ApiException, OSError, httpx.TransportError) as exc:
-            last_error = exc
-        else:
-            if result:
-                return result
-        time.sleep(0.2)
-    raise AssertionError(
-        f"timed out waiting for {what}" + (f": {last_error}" if last_error else "")
+    """The shared :func:`~tests.support.polling.eventually_blocking`, retrying while the
+    API server or a process is not reachable yet."""
+    return eventually_blocking(
+        check,
+        what,
+        timeout=timeout,
+        interval=0.2,
+        retry_on=(client.ApiException, OSError, httpx.TransportError),
     )
 
 

@@ -1,4 +1,5 @@
-"""Test support for the operator: the operator as a process, tenants, Zero, polling.
+"""Test support for the operator: the operator as a process, tenants, Zero (and the shared
+``eventually`` of tests/support/polling.py).
 
 Everything is real: the session's API server (tests/support/kube.py), the accounts
 service (tests/support/accounts.py) and ``python -m zero_scim.cli operator`` as a
@@ -7,7 +8,6 @@ subprocess serving only the test's namespace.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import os
@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import httpx
 from kubernetes import client
 
+from tests.support import polling
 from tests.support.accounts import AccountsAdmin, AccountsService, Tenant
 from tests.support.kube import KubeEnv
 from zero_scim.kube.coordinates import (
@@ -47,32 +48,12 @@ from zero_scim.kube.tokens import SECRET_NAME
 from zero_scim.memberlog import entry_name
 
 T = TypeVar("T")
+
+#: The shared polling helper, typed as loosely as the operator tests' own copy was (its
+#: callers index the value it returns without narrowing).
+eventually: Callable[..., Awaitable[Any]] = polling.eventually
 START_TIMEOUT = 30.0
 API_KEY_SECRET = "zero-api-key"
-
-
-# -- polling -------------------------------------------------------------------------------
-
-
-async def eventually(
-    condition: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.1
-) -> Any:
-    """Poll ``condition()`` (sync or async) until truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        try:
-            value = condition()
-            if asyncio.iscoroutine(value) or isinstance(value, Awaitable):
-                value = await value
-            last = value
-            if value:
-                return value
-        except (AssertionError, KeyError, LookupError) as exc:
-            last = exc
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout} s; last: {last!r}")
-        await asyncio.sleep(interval)
 
 
 # -- the operator process ------------------------------------------------------------------

@@ -12,12 +12,11 @@ Everything talks to the session's real API server (tests/support/kube.py):
   ``/readyz``.
 * :class:`HttpxScimClient`: scim2-client's sync client over plain ``httpx`` (scim2-client
   ships an engine for ``httpx2`` only), for scim2-tester.
-* :func:`eventually`: poll an async condition until it holds or a deadline passes.
+* :func:`eventually` (from tests/support/polling.py) is re-exported for the SCIM tests.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import os
@@ -28,7 +27,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +38,7 @@ from kubernetes import client
 from scim2_client import BaseSyncSCIMClient
 
 from tests.support.kube import KubeEnv
+from tests.support.polling import eventually
 from zero_scim.kube.coordinates import GROUP, TENANT, VERSION, tenant_manifest
 from zero_scim.kube.tokens import SECRET_NAME, new_token, secret_manifest
 
@@ -106,20 +106,6 @@ def delete_tenant(kube: KubeEnv, tenant: TenantInfo) -> None:
         kube.custom.delete_cluster_custom_object(GROUP, VERSION, TENANT.plural, tenant.name)
     with contextlib.suppress(client.ApiException):
         kube.core.delete_namespace(tenant.namespace)
-
-
-async def eventually(
-    condition: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.02
-) -> T:
-    """Await ``condition()`` until it returns a truthy value; fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s (last: {value!r})")
-        await asyncio.sleep(interval)
 
 
 # -- clients -------------------------------------------------------------------------------

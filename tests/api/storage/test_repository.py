@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
 from typing import Any
@@ -10,26 +11,18 @@ from typing import Any
 import pytest
 
 from tests.support.kube import KubeEnv
+from tests.support.polling import eventually
 from zero_scim.kube.coordinates import GROUP, GROUP_KIND, MEMBER_BATCH, USER, VERSION
 from zero_scim.kube.names import user_object_name
 from zero_scim.scim import errors as scim
+from zero_scim_api.storage.index import GroupEntry, TenantIndex
 from zero_scim_api.storage.store import Storage
 
 pytestmark = pytest.mark.cluster
 
 
-async def eventually(check: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if check():
-                return
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
+def members_are(index: TenantIndex, group: GroupEntry, expected: set[str]) -> bool:
+    return index.members(group) == expected
 
 
 async def second_replica(kube: KubeEnv) -> Storage:
@@ -241,7 +234,7 @@ async def test_two_replicas_appending_at_once_keep_seq_order(
             idx = store.index.tenant(tenant_ns)
             seen = idx.group(group.id)
             assert seen is not None
-            await eventually(lambda idx=idx, seen=seen: idx.members(seen) == expected)
+            await eventually(functools.partial(members_are, idx, seen, expected))
             assert idx.member_log(seen).latest == 20
     finally:
         await replica.stop()
