@@ -37,6 +37,7 @@ from zero_scim.kube.objects import (
     WatchEventType,
 )
 from zero_scim.memberlog import MemberLog
+from zero_scim.scim import caseless
 from zero_scim_api.storage.codec import Meta, spec_to_doc
 
 TOMBSTONE_SECONDS = 300.0
@@ -112,7 +113,7 @@ def user_entry(obj: ScimUser) -> UserEntry:
     spec = obj["spec"]
     doc = spec_to_doc(spec)
     emails = tuple(
-        e["value"].casefold()
+        caseless(e["value"])
         for e in spec.get("emails", []) or []
         if isinstance(e, dict) and isinstance(e.get("value"), str)
     )
@@ -144,7 +145,7 @@ def group_entry(obj: ScimGroup) -> GroupEntry:
         rv=resource_version(obj),
         doc_json=compact_json(spec_to_doc(spec)),
         meta=Meta.from_spec(spec.get("meta"), metadata.get("creationTimestamp", "")),
-        display_key=str(spec.get("displayName", "")).casefold(),
+        display_key=caseless(str(spec.get("displayName", ""))),
         external_id=external if isinstance(external, str) else None,
         deleting=bool(metadata.get("deletionTimestamp")),
         synced_seq=int(status.get("membersSyncedSeq", 0) or 0),
@@ -266,7 +267,7 @@ class TenantIndex:
         return _get(self._by_user_external, external_id)
 
     def user_ids_by_email(self, email: str) -> frozenset[str] | set[str]:
-        return _get(self._by_email, email.casefold())
+        return _get(self._by_email, caseless(email))
 
     def users(self) -> Iterator[UserEntry]:
         return (e for e in self._users.values() if not e.deleting)
@@ -369,7 +370,7 @@ class TenantIndex:
         return None if entry is None or entry.deleting else entry
 
     def group_ids_by_display_name(self, display_name: str) -> frozenset[str] | set[str]:
-        return _get(self._by_display, display_name.casefold())
+        return _get(self._by_display, caseless(display_name))
 
     def group_ids_by_external_id(self, external_id: str) -> frozenset[str] | set[str]:
         return _get(self._by_group_external, external_id)
