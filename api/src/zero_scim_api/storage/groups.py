@@ -19,22 +19,26 @@ from zero_scim.kube.objects import ScimGroup
 from zero_scim.scim import Conflict
 from zero_scim_api.storage.codec import group_object
 from zero_scim_api.storage.errors import storage_call
-from zero_scim_api.storage.index import ClusterIndex, GroupEntry
+from zero_scim_api.storage.index import ClusterIndex, GroupEntry, TenantIndex
 from zero_scim_api.storage.members import MemberLogWriter
 from zero_scim_api.storage.results import MemberDelta, Stale, WriteResult, Written
 from zero_scim_api.storage.writes import (
+    Held,
     Target,
     check_size,
     delete_object,
     new_meta,
-    next_meta,
-    patch_document,
+    update_document,
     with_finalizers,
 )
 
 
 def _target(entry: GroupEntry, namespace: str) -> Target[ScimGroup]:
     return Target(GROUP_KIND, namespace, entry.object_name, entry.rv, entry.uid)
+
+
+def _held(index: TenantIndex) -> Held[ScimGroup, GroupEntry]:
+    return Held(index.put_group, index.drop_group, index.group)
 
 
 class GroupRepository:
@@ -85,18 +89,12 @@ class GroupRepository:
             index = self._index.tenant(namespace)
             entry = expected
             if doc is not None:
-                meta = next_meta(expected.meta, doc)
-                written, ok = await patch_document(
-                    self._kube, _target(expected, namespace), expected.doc(), doc, meta
+                result = await update_document(
+                    self._kube, _target(expected, namespace), _held(index), expected, doc
                 )
-                if written is None:
-                    index.drop_group({"metadata": {"name": expected.object_name}})
-                    return Stale(None)
-                refreshed = index.put_group(written)
-                if not ok:
-                    return Stale(index.group(expected.id))
-                assert refreshed is not None
-                entry = refreshed
+                if isinstance(result, Stale):
+                    return result
+                entry = result.entry
             if members:
                 await self._members.append(namespace, entry, members)
             return Written(entry)
@@ -105,6 +103,4 @@ class GroupRepository:
         """Delete the group (its log goes with it: ownerReferences); False if it was gone."""
         async with storage_call("delete a group", self._timeout):
             index = self._index.tenant(namespace)
-            return await delete_object(
-                self._kube, _target(entry, namespace), index.put_group, index.drop_group
-            )
+            return await delete_object(self._kube, _target(entry, namespace), _held(index))

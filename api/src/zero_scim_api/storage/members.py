@@ -7,8 +7,9 @@
   Snapshot of the current set at the next seq, then the entries below it are deleted.
   A snapshot loses its seq whenever a member change takes that seq first; it then
   tries again at the following seq, with a growing pause, until it succeeds or
-  :data:`COMPACT_PATIENCE` seconds have passed — so a burst of changes cannot leave a
-  log uncompacted when the burst ends (the last write may be the one that asked).
+  :data:`COMPACT_PATIENCE` seconds have passed since it last lost a seq (or waited for
+  missing entries that long) — so a burst of changes cannot leave a log uncompacted when
+  the burst ends, however long the burst (the last write may be the one that asked).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ log = logging.getLogger(__name__)
 
 #: Attempts at the next free seq before a member change gives up (503).
 SEQ_ATTEMPTS: Final = 64
-#: Seconds a compaction keeps trying for a seq while member changes keep taking them.
+#: Seconds a compaction keeps trying after it last lost a seq to a member change (or
+#: while it waits for entries still missing from the index).
 COMPACT_PATIENCE: Final = 30.0
 
 
@@ -109,7 +111,11 @@ class MemberLogWriter:
                         for part in parts:
                             await self._write_entry(namespace, group, part, fixed=True)
                     except AlreadyExists:
-                        pass  # a member change took this seq first
+                        # A member change took this seq first: the burst goes on, and the
+                        # log will need this snapshot all the more when it ends. Patience
+                        # counts from the last lost seq, so a burst that outlasts it (a
+                        # busy API server) cannot end with the log left uncompacted.
+                        give_up = loop.time() + COMPACT_PATIENCE
                     else:
                         for name in log_.names_below(seq):
                             with contextlib.suppress(NotFound):

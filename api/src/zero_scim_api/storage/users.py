@@ -31,14 +31,15 @@ from zero_scim.scim import Uniqueness
 from zero_scim_api.storage.codec import user_object
 from zero_scim_api.storage.errors import storage_call
 from zero_scim_api.storage.index import ClusterIndex, TenantIndex, UserEntry
-from zero_scim_api.storage.results import Stale, WriteResult, Written
+from zero_scim_api.storage.results import WriteResult, Written
 from zero_scim_api.storage.writes import (
+    Held,
     Target,
     check_size,
     delete_object,
     new_meta,
     next_meta,
-    patch_document,
+    update_document,
     with_finalizers,
 )
 
@@ -50,6 +51,10 @@ TERMINATING_WAIT: Final = 3.0
 
 def _target(entry: UserEntry, namespace: str) -> Target[ScimUser]:
     return Target(USER, namespace, entry.object_name, entry.rv, entry.uid)
+
+
+def _held(index: TenantIndex) -> Held[ScimUser, UserEntry]:
+    return Held(index.put_user, index.drop_user, index.user)
 
 
 class UserRepository:
@@ -80,21 +85,13 @@ class UserRepository:
         async with storage_call("update a user", self._timeout):
             index = self._index.tenant(namespace)
             await self._remove_leftovers(index, expected)
-            meta = next_meta(expected.meta, doc)
             if username_key(str(doc.get("userName", ""))) != expected.username_key:
+                meta = next_meta(expected.meta, doc)
                 obj = user_object(doc, scim_id=expected.id, meta=meta, namespace=namespace)
                 return Written(await self._rename(index, expected, obj))
-            written, ok = await patch_document(
-                self._kube, _target(expected, namespace), expected.doc(), doc, meta
+            return await update_document(
+                self._kube, _target(expected, namespace), _held(index), expected, doc
             )
-            if written is None:
-                index.drop_user({"metadata": {"name": expected.object_name}})
-                return Stale(None)
-            entry = index.put_user(written)
-            if not ok:
-                return Stale(index.user(expected.id))
-            assert entry is not None
-            return Written(entry)
 
     async def delete(self, namespace: str, entry: UserEntry) -> bool:
         """Delete the user; False if it was gone already."""
@@ -140,9 +137,7 @@ class UserRepository:
         return created
 
     async def _delete_object(self, index: TenantIndex, entry: UserEntry) -> bool:
-        return await delete_object(
-            self._kube, _target(entry, index.namespace), index.put_user, index.drop_user
-        )
+        return await delete_object(self._kube, _target(entry, index.namespace), _held(index))
 
     async def _remove_leftovers(self, index: TenantIndex, entry: UserEntry) -> None:
         """Finish a rename that was interrupted between its create and its delete."""

@@ -22,6 +22,7 @@ from zero_scim.kube.errors import Conflict, NotFound
 from zero_scim.kube.objects import KubeObject, ObjectMeta, ObjectT
 from zero_scim.scim import InvalidValue
 from zero_scim_api.storage.codec import Meta, content_version, doc_to_spec, now_iso
+from zero_scim_api.storage.results import EntryT, Stale, WriteResult, Written
 
 #: The largest spec the API writes (bytes of JSON). etcd refuses objects over ~1.5 MiB
 #: (metadata and the API server's managedFields included); only custom extensions,
@@ -90,6 +91,36 @@ class Target(Generic[ObjectT]):
     uid: str
 
 
+@dataclass(frozen=True, slots=True)
+class Held(Generic[ObjectT, EntryT]):
+    """How this replica's index holds one kind: put an object, drop one, get by SCIM id."""
+
+    put: Callable[[ObjectT], EntryT | None]
+    drop: Callable[[KubeObject], None]
+    get: Callable[[str], EntryT | None]
+
+
+async def update_document(
+    kube: KubeClient,
+    target: Target[ObjectT],
+    held: Held[ObjectT, EntryT],
+    expected: EntryT,
+    doc: JsonObject,
+) -> WriteResult[EntryT]:
+    """Write ``doc`` over the document of ``expected`` (the entry read) if the object is
+    still at that version; the outcome is in the index either way."""
+    meta = next_meta(expected.meta, doc)
+    written, ok = await patch_document(kube, target, expected.doc(), doc, meta)
+    if written is None:
+        held.drop({"metadata": {"name": target.name}})
+        return Stale(None)
+    entry = held.put(written)
+    if not ok:
+        return Stale(held.get(expected.id))
+    assert entry is not None
+    return Written(entry)
+
+
 async def patch_document(
     kube: KubeClient,
     target: Target[ObjectT],
@@ -120,10 +151,7 @@ async def patch_document(
 
 
 async def delete_object(
-    kube: KubeClient,
-    target: Target[ObjectT],
-    put: Callable[[ObjectT], object],
-    drop: Callable[[KubeObject], None],
+    kube: KubeClient, target: Target[ObjectT], held: Held[ObjectT, EntryT]
 ) -> bool:
     """Delete the object if it is still the one read (uid precondition) and reflect that in
     the index: still there with finalizers (the operator deletes downstream first), or
@@ -135,14 +163,14 @@ async def delete_object(
     try:
         response = await kube.delete(target.kind, target.name, target.namespace, uid=target.uid)
     except NotFound:
-        drop({"metadata": {"name": target.name}})
+        held.drop({"metadata": {"name": target.name}})
         return False
     except Conflict:
         return False  # a different object (new uid) now has that name: not ours to delete
     metadata: ObjectMeta = response["metadata"] if response is not None else {}
     if response is not None and metadata.get("deletionTimestamp") and metadata.get("finalizers"):
-        put(response)
+        held.put(response)
         return True
     rv = max(target.rv, resource_version(metadata))
-    drop({"metadata": {"name": target.name, "resourceVersion": str(rv)}})
+    held.drop({"metadata": {"name": target.name, "resourceVersion": str(rv)}})
     return True
