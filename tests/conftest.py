@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support import error_bodies
 from tests.support.kube import (
     KubeEnv,
     UnsafeCluster,
@@ -34,3 +35,23 @@ def namespace(kube: KubeEnv) -> Iterator[str]:
     name = create_namespace(kube)
     yield name
     delete_namespace(kube, name)
+
+
+# -- every SCIM error body of the session, checked for internal names (issue 9 item 2) --------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    error_bodies.install()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if error_bodies.COLLECTED:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = (
+            f"{len(error_bodies.COLLECTED)} SCIM error bodies name internals "
+            f"(tests/support/error_bodies.py):\n{error_bodies.report()}"
+        )
+        if reporter is not None:
+            reporter.write_sep("=", "internal names in SCIM error bodies", red=True)
+            reporter.write_line(message)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

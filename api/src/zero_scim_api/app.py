@@ -13,32 +13,42 @@ Routes (``{base}`` is ``settings.base_path``, ``/scim/v2`` by default)::
     {base}/Bulk, {base}/Me          501 (not implemented)
     /healthz /readyz /metrics       operations, unauthenticated
 
-Any other method on a known route is 405 with ``Allow``; any other path is 404; both
-with a SCIM Error body.
+Endpoint names are matched in any case (``/users``, ``/serviceproviderconfig``); ids
+are not. Any other method on a known route is 405 with ``Allow``; any other path is 404;
+both with a SCIM Error body.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import falcon.asgi
 
 from zero_scim.scim import GROUP, USER
 from zero_scim_api import errors
 from zero_scim_api.config import Settings
-from zero_scim_api.handlers.discovery import ResourceTypes, Schemas, ServiceProviderConfig
+from zero_scim_api.handlers.discovery import (
+    ServiceProviderConfigResource,
+    resource_types,
+    schemas,
+)
 from zero_scim_api.handlers.ops import Health, MetricsEndpoint, Ready
 from zero_scim_api.handlers.resources import Collection, Item, Search
 from zero_scim_api.handlers.search import RootSearch
 from zero_scim_api.handlers.unsupported import Bulk, Me
 from zero_scim_api.metrics import Metrics
 from zero_scim_api.middleware import AuthMiddleware, BodyMiddleware, RequestMiddleware
+from zero_scim_api.request import ScimRequest
 from zero_scim_api.services.groups import GroupService
+from zero_scim_api.services.members import MemberCheck
 from zero_scim_api.services.users import UserService
 from zero_scim_api.storage.store import Storage
 
 #: The app's type (Falcon's App is generic in its request and response classes).
-ScimApp: TypeAlias = falcon.asgi.App[falcon.asgi.Request, falcon.asgi.Response]
+ScimApp: TypeAlias = falcon.asgi.App[ScimRequest, falcon.asgi.Response]
+
+#: The endpoint names under the base path (matched case-insensitively).
+ENDPOINTS = ("Users", "Groups", "ServiceProviderConfig", "ResourceTypes", "Schemas", "Bulk", "Me")
 
 
 def create_app(settings: Settings, storage: Storage, *, metrics: Metrics | None = None) -> ScimApp:
@@ -50,14 +60,17 @@ def create_app(settings: Settings, storage: Storage, *, metrics: Metrics | None 
     metrics = metrics or Metrics()
     metrics.bind(storage)
     users = UserService(storage)
-    groups = GroupService(storage)
+    groups = GroupService(storage, MemberCheck(settings.member_wait))
 
-    middleware: list[Any] = [
-        RequestMiddleware(settings, metrics),
-        AuthMiddleware(storage),
-        BodyMiddleware(settings),
-    ]
-    app: ScimApp = falcon.asgi.App(middleware=middleware)
+    app: ScimApp = falcon.asgi.App(
+        request_type=ScimRequest,
+        response_type=falcon.asgi.Response,
+        middleware=[
+            RequestMiddleware(settings, metrics, ENDPOINTS),
+            AuthMiddleware(storage),
+            BodyMiddleware(settings),
+        ],
+    )
     app.req_options.strip_url_path_trailing_slash = False  # the middleware does it
     app.req_options.keep_blank_qs_values = True
     errors.install(app)
@@ -76,13 +89,10 @@ def create_app(settings: Settings, storage: Storage, *, metrics: Metrics | None 
             f"{base}/{endpoint}/{{scim_id}}",
             Item(service, resource_type, settings, patch_returns_body=patch_body),
         )
-    app.add_route(f"{base}/ServiceProviderConfig", ServiceProviderConfig(settings))
-    resource_types = ResourceTypes(settings)
-    app.add_route(f"{base}/ResourceTypes", resource_types)
-    app.add_route(f"{base}/ResourceTypes/{{name}}", resource_types, suffix="item")
-    schemas = Schemas(settings)
-    app.add_route(f"{base}/Schemas", schemas)
-    app.add_route(f"{base}/Schemas/{{schema_id}}", schemas, suffix="item")
+    app.add_route(f"{base}/ServiceProviderConfig", ServiceProviderConfigResource(settings))
+    for definitions in (resource_types(settings), schemas(settings)):
+        app.add_route(f"{base}/{definitions.endpoint}", definitions)
+        app.add_route(f"{base}/{definitions.endpoint}/{{item_id}}", definitions, suffix="item")
     app.add_route(f"{base}/Bulk", Bulk())
     app.add_route(f"{base}/Me", Me())
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -44,6 +44,13 @@ class Settings(BaseModel):
     default_count: int | None = Field(default=None, ge=0)
     #: Seconds the process waits at startup for its watches to sync before giving up.
     ready_timeout: float = Field(default=120.0, gt=0)
+    #: The deadline of every storage call (seconds): a write the API server has not
+    #: answered by then is 503 with ``Retry-After`` — well before Entra gives up on the
+    #: request, so the client learns the outcome.
+    storage_timeout: float = Field(default=10.0, gt=0, le=60)
+    #: How long a member id the index does not know yet is waited for (seconds): a user
+    #: created a moment ago through another replica reaches this one through its watch.
+    member_wait: float = Field(default=2.0, ge=0, le=30)
     log_level: LogLevel = "INFO"
     #: Create ScimUsers and ScimGroups with the operator's finalizer already set: saves
     #: the operator one API-server write per new object. Only where the operator runs
@@ -71,16 +78,18 @@ class Settings(BaseModel):
 
     @field_validator("log_level", mode="before")
     @classmethod
-    def _log_level(cls, value: Any) -> Any:
+    def _log_level(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
     @classmethod
     def load(
-        cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+        cls,
+        overrides: Mapping[str, object] | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> Settings:
         """Defaults, then ``ZERO_SCIM_API_<FIELD>`` variables, then ``overrides`` (not None)."""
         environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
+        values: dict[str, object] = {}
         for name in cls.model_fields:
             raw = environ.get(ENV_PREFIX + name.upper())
             if raw is not None and raw != "":

@@ -2,7 +2,8 @@
 
 * a :class:`~zero_scim.scim.ScimError` is rendered as it is (``status``, ``scimType``,
   ``detail``); 401 adds ``WWW-Authenticate: Bearer realm="zero-scim"`` (RFC 6750), 429
-  and 503 add ``Retry-After`` when the error knows it;
+  and 503 always add ``Retry-After`` (the error's own, else 5 s). Storage failures
+  arrive here already mapped, without internal names (``storage/errors.py``);
 * Falcon's own errors (no route: 404; a method the route lacks: 405 with ``Allow``; a
   malformed header: 400; ...) are mapped to the SCIM error of the same status;
 * anything else is a bug: logged with its traceback (the request id is on the log line)
@@ -12,7 +13,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
 
 import falcon
 import falcon.asgi
@@ -29,29 +30,34 @@ from zero_scim.scim import (
     TooManyRequests,
 )
 from zero_scim_api.handlers.common import SCIM_JSON
+from zero_scim_api.request import ScimRequest
 
 log = logging.getLogger(__name__)
 
 REALM = "zero-scim"
+#: Retry-After (seconds) of a 503 or 429 that names no time of its own.
+DEFAULT_RETRY_AFTER = 5
 _FORWARDED_HEADERS = ("Allow", "Retry-After")
 
 
-def render(req: falcon.asgi.Request, resp: falcon.asgi.Response, error: ScimError) -> None:
+def render(req: ScimRequest, resp: falcon.asgi.Response, error: ScimError) -> None:
     """Write ``error`` to ``resp`` as a SCIM Error body with its status and headers."""
     resp.status = error.status
     resp.content_type = SCIM_JSON
     resp.data = orjson.dumps(error.to_body())
     if error.status == 401:
         challenge = f'Bearer realm="{REALM}"'
-        if getattr(req.context, "token_presented", False):
+        if req.context.token_presented:
             challenge += ', error="invalid_token"'
         resp.set_header("WWW-Authenticate", challenge)
-    if isinstance(error, TooManyRequests | ServiceUnavailable) and error.retry_after is not None:
-        resp.set_header("Retry-After", str(error.retry_after))
+    if isinstance(error, TooManyRequests | ServiceUnavailable):
+        # Every 503 and 429 says when to come back (RFC 9110 §10.2.3).
+        retry_after = error.retry_after if error.retry_after is not None else DEFAULT_RETRY_AFTER
+        resp.set_header("Retry-After", str(retry_after))
 
 
 async def _scim_error(
-    req: falcon.asgi.Request, resp: falcon.asgi.Response, ex: ScimError, params: Any
+    req: ScimRequest, resp: falcon.asgi.Response, ex: ScimError, params: Mapping[str, object]
 ) -> None:
     if error_is_bug(ex):
         await _unexpected(req, resp, ex, params)
@@ -81,7 +87,10 @@ def _from_http_error(ex: falcon.HTTPError, method: str) -> ScimError:
 
 
 async def _http_error(
-    req: falcon.asgi.Request, resp: falcon.asgi.Response, ex: falcon.HTTPError, params: Any
+    req: ScimRequest,
+    resp: falcon.asgi.Response,
+    ex: falcon.HTTPError,
+    params: Mapping[str, object],
 ) -> None:
     if ex.status_code >= 500:
         await _unexpected(req, resp, ex, params)
@@ -93,10 +102,10 @@ async def _http_error(
 
 
 async def _unexpected(
-    req: falcon.asgi.Request, resp: falcon.asgi.Response, ex: Exception, params: Any
+    req: ScimRequest, resp: falcon.asgi.Response, ex: Exception, params: Mapping[str, object]
 ) -> None:
     log.error("unhandled error: %s", type(ex).__name__, exc_info=ex)
-    request_id = getattr(req.context, "request_id", "")
+    request_id = req.context.request_id
     error = ScimError(
         f"internal server error (request id {request_id})" if request_id else "",
         status=500,
@@ -104,7 +113,7 @@ async def _unexpected(
     render(req, resp, error)
 
 
-def install(app: falcon.asgi.App[falcon.asgi.Request, falcon.asgi.Response]) -> None:
+def install(app: falcon.asgi.App[ScimRequest, falcon.asgi.Response]) -> None:
     """Register the handlers (the most specific class wins in Falcon)."""
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(falcon.HTTPError, _http_error)

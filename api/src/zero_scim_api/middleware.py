@@ -15,6 +15,12 @@
     Content-Type), UTF-8 only (else 415); at most ``max_body_bytes``, checked against
     ``Content-Length`` before reading and against the bytes actually streamed (413).
     The raw bytes go to ``req.context.body``; handlers parse them.
+
+Resource endpoint names are case-insensitive (Microsoft's reference collection sends
+``/users``): :class:`RequestMiddleware` rewrites the first segment under the base path
+to its canonical spelling (``/users`` → ``/Users``, ``/serviceproviderconfig`` →
+``/ServiceProviderConfig``, ``/.SEARCH`` → ``/.search``, and ``/Users/.SEARCH``) before
+routing. Ids stay case-sensitive: nothing after that segment is touched.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ import logging
 import re
 import time
 import uuid
-from typing import Any
+from collections.abc import Iterable
+from typing import Final
 
 import falcon
 import falcon.asgi
@@ -31,8 +38,9 @@ import falcon.asgi
 from zero_scim.scim import PayloadTooLarge, ScimError, ServiceUnavailable, Unauthorized
 from zero_scim_api.config import Settings
 from zero_scim_api.handlers.common import SCIM_JSON
-from zero_scim_api.logging import ACCESS_LOGGER, RequestContext, request_context
+from zero_scim_api.logging import ACCESS_LOGGER, request_context
 from zero_scim_api.metrics import Metrics
+from zero_scim_api.request import ScimRequest
 from zero_scim_api.storage.store import Storage
 
 access_log = logging.getLogger(ACCESS_LOGGER)
@@ -42,48 +50,71 @@ ACCEPTED_MEDIA_TYPES = frozenset({"application/scim+json", "application/json"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+=/\-]{0,127}$")
 _SLASHES = re.compile(r"/{2,}")
 _BEARER = re.compile(r"^\s*bearer\s+(\S+)\s*$", re.IGNORECASE)
+SEARCH: Final = ".search"
+
+
+def canonical_names(endpoints: Iterable[str]) -> dict[str, str]:
+    """Endpoint names by their case-folded spelling (``users`` → ``Users``)."""
+    return {name.casefold(): name for name in (*endpoints, SEARCH)}
 
 
 class RequestMiddleware:
-    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics, endpoints: Iterable[str]) -> None:
         self.base_path = settings.base_path
         self.metrics = metrics
+        self.endpoints = canonical_names(endpoints)
 
     def is_scim(self, path: str) -> bool:
         base = self.base_path
         return not base or path == base or path.startswith(base + "/")
 
-    async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        req.context.started = time.perf_counter()
+    def canonical(self, path: str) -> str:
+        """``path`` with its endpoint name (and a ``.search`` after it) in canonical case."""
+        prefix = self.base_path + "/"
+        if not path.startswith(prefix):
+            return path
+        segments = path[len(prefix) :].split("/", 2)
+        for position in range(min(2, len(segments))):
+            if position == 1 and segments[1].casefold() != SEARCH:
+                break
+            segments[position] = self.endpoints.get(
+                segments[position].casefold(), segments[position]
+            )
+        return prefix + "/".join(segments)
+
+    async def process_request(self, req: ScimRequest, resp: falcon.asgi.Response) -> None:
+        state = req.context
+        state.started = time.perf_counter()
         incoming = req.get_header("X-Request-Id")
         request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        req.context.request_id = request_id
-        req.context.log = RequestContext(request_id)
-        request_context.set(req.context.log)
+        state.request_id = state.log.request_id = request_id
+        request_context.set(state.log)
         resp.set_header("X-Request-Id", request_id)
         path = _SLASHES.sub("/", req.path)
         if len(path) > 1:
             path = path.rstrip("/") or "/"
-        req.path = path
-        req.context.scim = self.is_scim(path)
+        state.scim = self.is_scim(path)
+        req.path = self.canonical(path) if state.scim else path
 
     async def process_response(
         self,
-        req: falcon.asgi.Request,
+        req: ScimRequest,
         resp: falcon.asgi.Response,
-        resource: Any,
+        resource: object,
         req_succeeded: bool,
     ) -> None:
+        state = req.context
+        if state.connection is not None:
+            state.connection.close()
         if req.method == "OPTIONS" and resp.status_code == 200 and not resp.data:
             resp.status = 204
-        if getattr(req.context, "scim", True):
+        if state.scim:
             resp.content_type = SCIM_JSON
-        started = getattr(req.context, "started", None)
-        duration = time.perf_counter() - started if started is not None else 0.0
+        duration = time.perf_counter() - state.started if state.started else 0.0
         route = req.uri_template or "unmatched"
         status = resp.status_code
         self.metrics.observe(route, req.method, status, duration)
-        tenant = getattr(req.context, "tenant", None)
+        tenant = state.tenant
         access_log.info(
             "%s %s %s",
             req.method if req.method.isalpha() and len(req.method) <= 16 else "OTHER",
@@ -105,7 +136,7 @@ class AuthMiddleware:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
-    async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    async def process_request(self, req: ScimRequest, resp: falcon.asgi.Response) -> None:
         if not req.context.scim:
             return
         header = req.get_header("Authorization")
@@ -148,7 +179,7 @@ class BodyMiddleware:
             ):
                 raise ScimError("the request body must be encoded in UTF-8", status=415)
 
-    async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    async def process_request(self, req: ScimRequest, resp: falcon.asgi.Response) -> None:
         if not req.context.scim or req.method not in BODY_METHODS:
             return
         self.check_content_type(req.get_header("Content-Type"))

@@ -53,6 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--ready-timeout", type=float, default=None, help="seconds to wait for the index"
     )
     parser.add_argument(
+        "--storage-timeout",
+        type=float,
+        default=None,
+        help="seconds a storage call may take before the answer is 503 (default 10)",
+    )
+    parser.add_argument(
         "--operator-finalizer",
         action="store_true",
         default=None,
@@ -102,6 +108,7 @@ async def serve(settings: Settings, host: str, port: int, kubeconfig: Path | Non
         kubeconfig,
         on_watch_restart=metrics.watch_restarted,
         finalizers=(FINALIZER,) if settings.operator_finalizer else (),
+        timeout=settings.storage_timeout,
     )
     drain = Drain(create_app(settings, storage, metrics=metrics))
     config = uvicorn.Config(
@@ -171,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
                 "public_url": args.public_url,
                 "log_level": args.log_level,
                 "ready_timeout": args.ready_timeout,
+                "storage_timeout": args.storage_timeout,
                 "operator_finalizer": args.operator_finalizer,
                 "shutdown_delay": args.shutdown_delay,
             }

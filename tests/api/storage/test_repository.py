@@ -1,4 +1,9 @@
-"""Writes through the repository against the real API server, seen through the index."""
+"""Writes through the repositories against the real API server, seen through the index.
+
+Each write is one call that takes data (the entry read, the new document, a member
+delta) and answers Written or Stale; the re-application after Stale is the services'
+(exercised here through UserService, where two replicas race).
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,12 @@ from tests.support.kube import KubeEnv
 from tests.support.polling import eventually
 from zero_scim.kube.coordinates import GROUP, GROUP_KIND, MEMBER_BATCH, USER, VERSION
 from zero_scim.kube.names import user_object_name
+from zero_scim.kube.tenants import Tenant
 from zero_scim.scim import errors as scim
-from zero_scim_api.storage.index import GroupEntry, TenantIndex
+from zero_scim_api.services.common import Call
+from zero_scim_api.services.users import UserService
+from zero_scim_api.storage.index import GroupEntry, TenantIndex, UserEntry
+from zero_scim_api.storage.results import NO_MEMBER_CHANGE, MemberDelta, Written
 from zero_scim_api.storage.store import Storage
 
 pytestmark = pytest.mark.cluster
@@ -23,6 +32,17 @@ pytestmark = pytest.mark.cluster
 
 def members_are(index: TenantIndex, group: GroupEntry, expected: set[str]) -> bool:
     return index.members(group) == expected
+
+
+async def write(storage: Storage, namespace: str, entry: UserEntry, **changes: Any) -> UserEntry:
+    """One user write that must go through (nobody else writes this user meanwhile)."""
+    result = await storage.users.update(namespace, entry, {**entry.doc(), **changes})
+    assert isinstance(result, Written), result
+    return result.entry
+
+
+def add_members(*ids: str, remove: tuple[str, ...] = ()) -> MemberDelta:
+    return MemberDelta(add=ids, remove=remove)
 
 
 async def second_replica(kube: KubeEnv) -> Storage:
@@ -71,19 +91,17 @@ async def test_concurrent_updates_from_two_replicas_lose_nothing(
 ) -> None:
     entry = await storage.users.create(tenant_ns, {"userName": "busy@x.io", "emails": []})
     replica = await second_replica(kube)
+    call = Call(Tenant(tenant_ns, tenant_ns), "https://scim.example.com/scim/v2")
     try:
         await eventually(lambda: replica.index.tenant(tenant_ns).user(entry.id) is not None)
 
-        def add_email(n: int) -> Any:
-            def mutate(doc: dict[str, Any]) -> dict[str, Any]:
-                emails = [*doc.get("emails", []), {"value": f"e{n}@x.io"}]
-                return {**doc, "emails": emails}
-
-            return mutate
+        def add_email(n: int) -> dict[str, Any]:
+            operation = {"op": "add", "path": "emails", "value": [{"value": f"e{n}@x.io"}]}
+            return {"Operations": [operation]}
 
         await asyncio.gather(
             *[
-                (storage if n % 2 else replica).users.update(tenant_ns, entry.id, add_email(n))
+                UserService(storage if n % 2 else replica).patch(call, entry.id, add_email(n))
                 for n in range(10)
             ]
         )
@@ -97,6 +115,21 @@ async def test_concurrent_updates_from_two_replicas_lose_nothing(
     )
 
 
+async def test_a_stale_write_writes_nothing_and_returns_the_fresh_user(
+    storage: Storage, tenant_ns: str, kube: KubeEnv
+) -> None:
+    entry = await storage.users.create(tenant_ns, {"userName": "stale@x.io", "title": "A"})
+    fresh = await write(storage, tenant_ns, entry, title="B")
+    result = await storage.users.update(tenant_ns, entry, {**entry.doc(), "title": "C"})
+    assert not isinstance(result, Written)
+    assert result.current is not None and result.current.doc()["title"] == "B"
+    assert result.current.rv == fresh.rv
+    obj = kube.custom.get_namespaced_custom_object(
+        GROUP, VERSION, tenant_ns, USER.plural, entry.object_name
+    )
+    assert obj["spec"]["title"] == "B"
+
+
 async def test_rename_keeps_id_and_created_and_moves_the_object(
     storage: Storage, tenant_ns: str, kube: KubeEnv
 ) -> None:
@@ -104,10 +137,8 @@ async def test_rename_keeps_id_and_created_and_moves_the_object(
     other = await storage.users.create(tenant_ns, {"userName": "taken@x.io"})
     entry = await storage.users.create(tenant_ns, {"userName": "before@x.io", "title": "T"})
     with pytest.raises(scim.Uniqueness):
-        await storage.users.update(tenant_ns, entry.id, lambda d: {**d, "userName": "TAKEN@x.io"})
-    renamed = await storage.users.update(
-        tenant_ns, entry.id, lambda d: {**d, "userName": "after@x.io"}
-    )
+        await storage.users.update(tenant_ns, entry, {**entry.doc(), "userName": "TAKEN@x.io"})
+    renamed = await write(storage, tenant_ns, entry, userName="after@x.io")
     assert renamed.id == entry.id
     assert renamed.meta.created == entry.meta.created
     assert renamed.object_name == user_object_name("after@x.io")
@@ -150,7 +181,9 @@ async def test_an_interrupted_rename_is_finished_by_the_next_write(
     kube.custom.create_namespaced_custom_object(GROUP, VERSION, tenant_ns, USER.plural, newer)
     await eventually(lambda: index.user_id_by_username("whole@x.io") == entry.id)
     assert index.user_id_by_username("half@x.io") is None  # one user per id
-    await storage.users.update(tenant_ns, entry.id, lambda d: {**d, "title": "repaired"})
+    current = index.user(entry.id)
+    assert current is not None
+    await write(storage, tenant_ns, current, title="repaired")
     await eventually(lambda: index.user_object(entry.object_name) is None)
     names = [
         o["metadata"]["name"]
@@ -169,7 +202,7 @@ async def test_recreating_a_username_waits_for_a_finalizing_user(
         GROUP, VERSION, tenant_ns, USER.plural, entry.object_name,
         {"metadata": {"finalizers": ["zeroscim.io/downstream"]}},
     )  # fmt: skip
-    await storage.users.delete(tenant_ns, entry.id)
+    assert await storage.users.delete(tenant_ns, entry)
     assert storage.index.tenant(tenant_ns).user(entry.id) is None
     started = time.monotonic()
     with pytest.raises(scim.Uniqueness, match="being deleted"):
@@ -193,10 +226,10 @@ async def test_member_changes_write_one_small_entry_each(
     storage: Storage, tenant_ns: str, kube: KubeEnv
 ) -> None:
     index = storage.index.tenant(tenant_ns)
-    group = await storage.groups.create(tenant_ns, {"displayName": "G"}, ["a", "b"])
+    group = await storage.groups.create(tenant_ns, {"displayName": "G"}, add_members("a", "b"))
     assert index.members(group) == {"a", "b"}
     hundred = [str(uuid.uuid4()) for _ in range(100)]
-    await storage.groups.update(tenant_ns, group.id, lambda d, m: (d, hundred, ["a"], {}))
+    await storage.groups.update(tenant_ns, group, None, add_members(*hundred, remove=("a",)))
     assert index.members(group) == {"b", *hundred}
     batches = kube.custom.list_namespaced_custom_object(
         GROUP, VERSION, tenant_ns, MEMBER_BATCH.plural,
@@ -218,7 +251,7 @@ async def test_member_changes_write_one_small_entry_each(
 async def test_two_replicas_appending_at_once_keep_seq_order(
     storage: Storage, tenant_ns: str, kube: KubeEnv
 ) -> None:
-    group = await storage.groups.create(tenant_ns, {"displayName": "Contended"}, [])
+    group = await storage.groups.create(tenant_ns, {"displayName": "Contended"}, NO_MEMBER_CHANGE)
     replica = await second_replica(kube)
     try:
         await eventually(lambda: replica.index.tenant(tenant_ns).group(group.id) is not None)
@@ -227,7 +260,7 @@ async def test_two_replicas_appending_at_once_keep_seq_order(
         writes = []
         for n in range(20):
             store, g = (storage, group) if n % 2 else (replica, other_group)
-            writes.append(store.groups.append(tenant_ns, g, add=[f"m{n}"], remove=[]))
+            writes.append(store.groups.update(tenant_ns, g, None, add_members(f"m{n}")))
         await asyncio.gather(*writes)
         expected = {f"m{n}" for n in range(20)}
         for store in (storage, replica):
@@ -244,7 +277,7 @@ async def test_compaction_snapshots_and_deletes_synced_entries(
     storage: Storage, tenant_ns: str, kube: KubeEnv
 ) -> None:
     index = storage.index.tenant(tenant_ns)
-    group = await storage.groups.create(tenant_ns, {"displayName": "Chatty"}, [])
+    group = await storage.groups.create(tenant_ns, {"displayName": "Chatty"}, NO_MEMBER_CHANGE)
     # The operator reports everything synced (it writes status.membersSyncedSeq).
     kube.custom.patch_namespaced_custom_object_status(
         GROUP, VERSION, tenant_ns, GROUP_KIND.plural, group.object_name,
@@ -254,10 +287,9 @@ async def test_compaction_snapshots_and_deletes_synced_entries(
     for n in range(70):
         current = index.group(group.id)
         assert current is not None
-        await storage.groups.append(
-            tenant_ns, current, add=[f"u{n}"], remove=[f"u{n - 1}"] if n % 2 else []
-        )
-    await storage.groups.drain()
+        removed = (f"u{n - 1}",) if n % 2 else ()
+        await storage.groups.update(tenant_ns, current, None, add_members(f"u{n}", remove=removed))
+    await storage.drain()
     expected: set[str] = set()
     for n in range(70):
         expected.add(f"u{n}")
@@ -290,12 +322,15 @@ async def test_compaction_snapshots_and_deletes_synced_entries(
 async def test_a_group_of_50000_members(storage: Storage, tenant_ns: str, kube: KubeEnv) -> None:
     index = storage.index.tenant(tenant_ns)
     members = [str(uuid.uuid4()) for _ in range(50_000)]
-    group = await storage.groups.create(tenant_ns, {"displayName": "Everyone"}, members)
+    group = await storage.groups.create(
+        tenant_ns, {"displayName": "Everyone"}, add_members(*members)
+    )
     assert len(index.members(group)) == 50_000
     hundred = [str(uuid.uuid4()) for _ in range(100)]
     before = index.member_log(group).entry_count
     started = time.perf_counter()
-    await storage.groups.update(tenant_ns, group.id, lambda d, m: (d, hundred, members[:100], {}))
+    change = add_members(*hundred, remove=tuple(members[:100]))
+    await storage.groups.update(tenant_ns, group, None, change)
     elapsed = time.perf_counter() - started
     assert index.member_log(group).entry_count == before + 1  # one small write
     assert len(index.members(group)) == 50_000
@@ -320,14 +355,14 @@ async def test_objects_can_be_created_with_the_operators_finalizer(
     try:
         await store.wait_ready()
         user = await store.users.create(tenant_ns, {"userName": "fin@x.io"})
-        group = await store.groups.create(tenant_ns, {"displayName": "Fin"}, [])
+        group = await store.groups.create(tenant_ns, {"displayName": "Fin"}, NO_MEMBER_CHANGE)
         for kind, name in ((USER, user.object_name), (GROUP_KIND, group.object_name)):
             obj = kube.custom.get_namespaced_custom_object(
                 GROUP, VERSION, tenant_ns, kind.plural, name
             )
             assert obj["metadata"]["finalizers"] == ["zeroscim.io/downstream"]
         # Deleting leaves the object to the operator; the API no longer shows it.
-        await store.users.delete(tenant_ns, user.id)
+        await store.users.delete(tenant_ns, user)
         assert store.index.tenant(tenant_ns).user(user.id) is None
         obj = kube.custom.get_namespaced_custom_object(
             GROUP, VERSION, tenant_ns, USER.plural, user.object_name

@@ -32,7 +32,7 @@ INTENDED = {
     "apply_patch", "parse_patch", "PatchRequest", "PatchOperation", "PatchOutcome",
     "PATCH_OP_URN",
     # listing
-    "ListQuery", "parse_list_query", "parse_search_request", "list_response",
+    "ListQuery", "ListResponse", "parse_list_query", "parse_search_request", "list_response",
     "LIST_RESPONSE_URN", "SEARCH_REQUEST_URN",
 }  # fmt: skip
 

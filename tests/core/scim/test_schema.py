@@ -147,7 +147,7 @@ def _walk(value):
 
 @pytest.mark.parametrize("schema", [USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA])
 def test_schema_json_shape(schema):
-    body = schema.to_scim_json()
+    body = schema.definition()
     assert body["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:Schema"]
     assert body["id"] == schema.id
     assert body["meta"] == {"resourceType": "Schema"}
@@ -168,7 +168,7 @@ def test_schema_json_shape(schema):
 
 
 def test_user_name_json_matches_e17():
-    body = USER_SCHEMA.to_scim_json()
+    body = USER_SCHEMA.definition()
     user_name = next(a for a in body["attributes"] if a["name"] == "userName")
     assert {k: v for k, v in user_name.items() if k != "description"} == {
         "name": "userName",
@@ -188,7 +188,7 @@ def test_user_name_json_matches_e17():
 
 
 def test_resource_type_json():
-    assert USER.to_scim_json() == {
+    assert USER.definition() == {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
         "id": "User",
         "name": "User",
@@ -198,7 +198,7 @@ def test_resource_type_json():
         "schemaExtensions": [{"schema": ENTERPRISE_USER_URN, "required": False}],
         "meta": {"resourceType": "ResourceType"},
     }
-    assert "schemaExtensions" not in GROUP.to_scim_json()
+    assert "schemaExtensions" not in GROUP.definition()
 
 
 # --- attribute paths ---------------------------------------------------------------------
@@ -330,9 +330,7 @@ def test_custom_resource_type_with_required_extension():
     )
     resolved = resolve(thing, "level")
     assert isinstance(resolved, ResolvedAttr) and resolved.extension == "urn:acme:ext"
-    assert thing.to_scim_json()["schemaExtensions"] == [
-        {"schema": "urn:acme:ext", "required": True}
-    ]
+    assert thing.definition()["schemaExtensions"] == [{"schema": "urn:acme:ext", "required": True}]
     assert isinstance(resolve(thing, "id"), UnknownAttr)  # no common attributes given
 
 
@@ -355,7 +353,7 @@ def test_schemas_list_external_id(schema):
         "uniqueness": "none",
     }
     assert list(listed).count("externalId") == 1
-    assert "externalId" in {a["name"] for a in schema.to_scim_json()["attributes"]}
+    assert "externalId" in {a["name"] for a in schema.definition()["attributes"]}
 
 
 def test_enterprise_schema_lists_only_its_own_attributes():
@@ -370,9 +368,7 @@ def test_definitions_take_their_location():
         "location": "https://x/scim/v2/Schemas/" + CORE_USER_URN,
     }
     assert USER_SCHEMA.definition()["meta"] == {"resourceType": "Schema"}
-    assert USER_SCHEMA.to_scim_json() == USER_SCHEMA.definition()
     assert GROUP.definition("https://x/ResourceTypes/Group")["meta"]["location"].endswith("Group")
-    assert USER.to_scim_json() == USER.definition()
 
 
 def test_service_provider_config():

@@ -1,13 +1,15 @@
-"""What every SCIM resource needs: the tenant, the base URL, the body, the response."""
+"""What every SCIM resource needs: the tenant, the base URL, the body, the response.
+
+:func:`service_call` turns a request into the :class:`~zero_scim_api.services.common.Call`
+a service method takes (tenant, base URL, projection, ``If-Match``, the connection).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-import falcon
 import falcon.asgi
 import orjson
 
@@ -22,6 +24,8 @@ from zero_scim.scim import (
     parse_search_request,
 )
 from zero_scim_api.config import Settings
+from zero_scim_api.request import ScimRequest
+from zero_scim_api.services.common import KEPT, Call
 
 SCIM_JSON = "application/scim+json"
 
@@ -37,15 +41,31 @@ MAX_START_INDEX = 2**31 - 1
 _HOST = re.compile(r"^[A-Za-z0-9._\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 
 
-def tenant_of(req: falcon.asgi.Request) -> Tenant:
+def tenant_of(req: ScimRequest) -> Tenant:
     """The tenant the middleware authenticated (every SCIM route has one)."""
-    tenant = getattr(req.context, "tenant", None)
-    if not isinstance(tenant, Tenant):  # pragma: no cover - the middleware guarantees it
+    tenant = req.context.tenant
+    if tenant is None:  # pragma: no cover - the middleware guarantees it
         raise Unauthorized("authentication required")
     return tenant
 
 
-def base_url(req: falcon.asgi.Request, settings: Settings) -> str:
+def service_call(
+    req: ScimRequest, settings: Settings, *, projection: tuple[tuple[str, ...], tuple[str, ...]]
+) -> Call:
+    """The :class:`Call` of a request: its tenant, base URL, the given projection
+    (``attributes``, ``excludedAttributes``), ``If-Match`` and connection."""
+    attributes, excluded = projection
+    return Call(
+        tenant=tenant_of(req),
+        base_url=base_url(req, settings),
+        attributes=attributes,
+        excluded=excluded,
+        if_match=req.get_header("If-Match"),
+        connection=req.context.connection or KEPT,
+    )
+
+
+def base_url(req: ScimRequest, settings: Settings) -> str:
     """The SCIM root as the client sees it, for ``meta.location`` and ``Location``."""
     if settings.public_url:
         return settings.public_url
@@ -59,9 +79,9 @@ def base_url(req: falcon.asgi.Request, settings: Settings) -> str:
     return f"{scheme}://{host}{root}{settings.base_path}"
 
 
-def json_body(req: falcon.asgi.Request) -> Any:
+def json_body(req: ScimRequest) -> object:
     """The request body the middleware read, parsed as JSON (400 invalidSyntax if not)."""
-    raw: bytes = getattr(req.context, "body", b"")
+    raw = req.context.body
     if not raw.strip():
         raise InvalidSyntax("the request body is empty; a JSON object is required")
     try:
@@ -70,7 +90,7 @@ def json_body(req: falcon.asgi.Request) -> Any:
         raise InvalidSyntax(f"the request body is not valid JSON: {exc}") from None
 
 
-def picked_params(req: falcon.asgi.Request, names: frozenset[str]) -> dict[str, Any]:
+def picked_params(req: ScimRequest, names: frozenset[str]) -> dict[str, str | list[str]]:
     """The query parameters in ``names`` (matched case-insensitively)."""
     return {k: v for k, v in req.params.items() if k.casefold() in names}
 
@@ -81,7 +101,7 @@ def _bounded(query: ListQuery) -> ListQuery:
     return dataclasses.replace(query, start_index=MAX_START_INDEX)
 
 
-def list_query(req: falcon.asgi.Request, settings: Settings) -> ListQuery:
+def list_query(req: ScimRequest, settings: Settings) -> ListQuery:
     """The list query of a GET: only the RFC's parameters count, any case, others ignored."""
     return _bounded(
         parse_list_query(
@@ -93,7 +113,7 @@ def list_query(req: falcon.asgi.Request, settings: Settings) -> ListQuery:
     )
 
 
-def search_query(req: falcon.asgi.Request, settings: Settings) -> ListQuery:
+def search_query(req: ScimRequest, settings: Settings) -> ListQuery:
     """The list query of a ``POST .search``, from its SearchRequest body."""
     return _bounded(
         parse_search_request(
@@ -106,7 +126,7 @@ def search_query(req: falcon.asgi.Request, settings: Settings) -> ListQuery:
 
 
 def projection_params(
-    req: falcon.asgi.Request, settings: Settings
+    req: ScimRequest, settings: Settings
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """``attributes`` and ``excludedAttributes`` of a request on one resource."""
     params = picked_params(req, PROJECTION_PARAMS)
@@ -117,11 +137,11 @@ def projection_params(
 
 
 def project(
-    body: dict[str, Any],
+    body: dict[str, object],
     resource_type: ResourceType,
     attributes: Sequence[str],
     excluded: Sequence[str],
-) -> dict[str, Any]:
+) -> dict[str, object]:
     if not attributes and not excluded:
         return body
     return compile_projection(attributes or None, excluded or None, resource_type).apply(body)
@@ -130,7 +150,7 @@ def project(
 def send(
     resp: falcon.asgi.Response,
     status: int,
-    body: Mapping[str, Any] | None = None,
+    body: Mapping[str, object] | None = None,
     *,
     etag: str | None = None,
     location: str | None = None,

@@ -9,7 +9,7 @@ these endpoints: a ``filter`` parameter gets 403 (RFC 7644 §4).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
 
 import falcon.asgi
 
@@ -19,106 +19,90 @@ from zero_scim.scim import (
     GROUP_SCHEMA,
     USER,
     USER_SCHEMA,
+    AuthenticationScheme,
     Forbidden,
     NotFound,
     ResourceType,
     Schema,
+    ServiceProviderConfig,
     list_response,
+    service_provider_config,
 )
 from zero_scim_api.config import Settings
 from zero_scim_api.handlers.common import base_url, send
+from zero_scim_api.request import ScimRequest
 
-SPC_URN = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 RESOURCE_TYPES: tuple[ResourceType, ...] = (USER, GROUP)
 SCHEMAS: tuple[Schema, ...] = (USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA)
+BEARER: AuthenticationScheme = {
+    "type": "oauthbearertoken",
+    "name": "OAuth Bearer Token",
+    "description": "The tenant's secret token, sent as Authorization: Bearer",
+    "specUri": "https://www.rfc-editor.org/info/rfc6750",
+    "primary": True,
+}
 
 
-def _refuse_filter(req: falcon.asgi.Request) -> None:
+def _refuse_filter(req: ScimRequest) -> None:
     if any(name.casefold() == "filter" for name in req.params):
         raise Forbidden("filtering is not supported on discovery endpoints")
 
 
-def service_provider_config(settings: Settings, base: str) -> dict[str, Any]:
-    return {
-        "schemas": [SPC_URN],
-        "patch": {"supported": True},
-        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
-        "filter": {"supported": True, "maxResults": settings.max_results},
-        "changePassword": {"supported": False},
-        "sort": {"supported": True},
-        "etag": {"supported": True},
-        "authenticationSchemes": [
-            {
-                "type": "oauthbearertoken",
-                "name": "OAuth Bearer Token",
-                "description": "The tenant's secret token, sent as Authorization: Bearer",
-                "specUri": "https://www.rfc-editor.org/info/rfc6750",
-                "primary": True,
-            }
-        ],
-        "meta": {
-            "resourceType": "ServiceProviderConfig",
-            "location": f"{base}/ServiceProviderConfig",
-        },
-    }
+def provider_config(settings: Settings, base: str) -> ServiceProviderConfig:
+    return service_provider_config(
+        patch=True,
+        max_results=settings.max_results,
+        sort=True,
+        etag=True,
+        change_password=False,
+        authentication_schemes=[BEARER],
+        location=f"{base}/ServiceProviderConfig",
+    )
 
 
-def resource_type_json(resource_type: ResourceType, base: str) -> dict[str, Any]:
-    body = resource_type.to_scim_json()
-    body["meta"] = {**body["meta"], "location": f"{base}/ResourceTypes/{resource_type.id}"}
-    return body
-
-
-def schema_json(schema: Schema, base: str) -> dict[str, Any]:
-    body = schema.to_scim_json()
-    body["meta"] = {**body["meta"], "location": f"{base}/Schemas/{schema.id}"}
-    return body
-
-
-class ServiceProviderConfig:
+class ServiceProviderConfigResource:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    async def on_get(self, req: ScimRequest, resp: falcon.asgi.Response) -> None:
         _refuse_filter(req)
-        send(resp, 200, service_provider_config(self.settings, base_url(req, self.settings)))
+        send(resp, 200, provider_config(self.settings, base_url(req, self.settings)))
 
 
-class ResourceTypes:
-    def __init__(self, settings: Settings) -> None:
+#: A discovery resource as JSON, given its ``meta.location``.
+Definition = Callable[[str], Mapping[str, object]]
+
+
+class Definitions:
+    """``/ResourceTypes`` or ``/Schemas``: the list, and each one by its id (any case)."""
+
+    def __init__(
+        self, settings: Settings, endpoint: str, definitions: Mapping[str, Definition]
+    ) -> None:
         self.settings = settings
+        self.endpoint = endpoint
+        self.definitions = definitions
+        self.by_folded_id = {item_id.casefold(): item_id for item_id in definitions}
 
-    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        _refuse_filter(req)
+    def _definition(self, req: ScimRequest, item_id: str) -> Mapping[str, object]:
         base = base_url(req, self.settings)
-        items = [resource_type_json(rt, base) for rt in RESOURCE_TYPES]
+        return self.definitions[item_id](f"{base}/{self.endpoint}/{item_id}")
+
+    async def on_get(self, req: ScimRequest, resp: falcon.asgi.Response) -> None:
+        _refuse_filter(req)
+        items = [self._definition(req, item_id) for item_id in self.definitions]
         send(resp, 200, list_response(items, total_results=len(items)))
 
-    async def on_get_item(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, name: str
-    ) -> None:
-        for resource_type in RESOURCE_TYPES:
-            if resource_type.id.casefold() == name.casefold():
-                send(resp, 200, resource_type_json(resource_type, base_url(req, self.settings)))
-                return
-        raise NotFound("no such resource type")
+    async def on_get_item(self, req: ScimRequest, resp: falcon.asgi.Response, item_id: str) -> None:
+        found = self.by_folded_id.get(item_id.casefold())
+        if found is None:
+            raise NotFound(f"no such {self.endpoint} resource")
+        send(resp, 200, self._definition(req, found))
 
 
-class Schemas:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+def resource_types(settings: Settings) -> Definitions:
+    return Definitions(settings, "ResourceTypes", {rt.id: rt.definition for rt in RESOURCE_TYPES})
 
-    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        _refuse_filter(req)
-        base = base_url(req, self.settings)
-        items = [schema_json(schema, base) for schema in SCHEMAS]
-        send(resp, 200, list_response(items, total_results=len(items)))
 
-    async def on_get_item(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, schema_id: str
-    ) -> None:
-        for schema in SCHEMAS:
-            if schema.id.casefold() == schema_id.casefold():
-                send(resp, 200, schema_json(schema, base_url(req, self.settings)))
-                return
-        raise NotFound("no such schema")
+def schemas(settings: Settings) -> Definitions:
+    return Definitions(settings, "Schemas", {schema.id: schema.definition for schema in SCHEMAS})

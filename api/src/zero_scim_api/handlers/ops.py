@@ -13,11 +13,12 @@ import orjson
 
 from zero_scim.scim import ServiceUnavailable
 from zero_scim_api.metrics import CONTENT_TYPE, Metrics
+from zero_scim_api.request import ScimRequest
 from zero_scim_api.storage.store import Storage
 
 
 class Health:
-    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    async def on_get(self, req: ScimRequest, resp: falcon.asgi.Response) -> None:
         resp.content_type = falcon.MEDIA_JSON
         resp.data = orjson.dumps({"status": "ok"})
 
@@ -26,7 +27,7 @@ class Ready:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
-    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    async def on_get(self, req: ScimRequest, resp: falcon.asgi.Response) -> None:
         if not self.storage.ready:
             raise ServiceUnavailable("the index is not synced yet", retry_after=1)
         resp.content_type = falcon.MEDIA_JSON
@@ -37,6 +38,6 @@ class MetricsEndpoint:
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
 
-    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    async def on_get(self, req: ScimRequest, resp: falcon.asgi.Response) -> None:
         resp.content_type = CONTENT_TYPE
         resp.data = self.metrics.render()

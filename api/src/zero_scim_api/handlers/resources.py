@@ -11,17 +11,12 @@ they differ only in their service, their schema and the PATCH answer:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol
-
 import falcon.asgi
 
-from zero_scim.kube.tenants import Tenant
-from zero_scim.scim import ListQuery, ResourceType, list_response
+from zero_scim.scim import ListResponse, ResourceType, list_response
 from zero_scim_api.config import Settings
 from zero_scim_api.handlers.common import (
     PROJECTION_PARAMS,
-    base_url,
     etag_matches,
     json_body,
     list_query,
@@ -30,71 +25,37 @@ from zero_scim_api.handlers.common import (
     projection_params,
     search_query,
     send,
-    tenant_of,
+    service_call,
 )
-from zero_scim_api.services.common import Page, ResourceView
+from zero_scim_api.request import ScimRequest
+from zero_scim_api.services.common import Page, Resources
+
+#: The projection of a write whose answer has no body: render no (large) member list.
+_NO_BODY = (("id",), ("members",))
+_ALL = ((), ())
 
 
-class ResourceService(Protocol):
-    """What :class:`~zero_scim_api.services.users.UserService` and the group service share."""
-
-    def get(
-        self,
-        tenant: Tenant,
-        scim_id: str,
-        *,
-        base_url: str,
-        attributes: Sequence[str] = (),
-        excluded: Sequence[str] = (),
-    ) -> ResourceView: ...
-
-    def search(self, tenant: Tenant, query: ListQuery, *, base_url: str) -> Page: ...
-
-    async def create(self, tenant: Tenant, body: Any, *, base_url: str) -> ResourceView: ...
-
-    async def replace(
-        self, tenant: Tenant, scim_id: str, body: Any, *, base_url: str, if_match: str | None
-    ) -> ResourceView: ...
-
-    async def patch(
-        self,
-        tenant: Tenant,
-        scim_id: str,
-        body: Any,
-        *,
-        base_url: str,
-        if_match: str | None,
-        attributes: Sequence[str] = (),
-        excluded: Sequence[str] = (),
-    ) -> ResourceView: ...
-
-    async def delete(self, tenant: Tenant, scim_id: str, *, if_match: str | None) -> None: ...
-
-
-def page_body(page: Page) -> dict[str, Any]:
+def page_body(page: Page) -> ListResponse:
     return list_response(page.resources, total_results=page.total, start_index=page.start_index)
 
 
 class Collection:
     """``/Users``, ``/Groups``: list (GET) and create (POST)."""
 
-    def __init__(
-        self, service: ResourceService, resource_type: ResourceType, settings: Settings
-    ) -> None:
+    def __init__(self, service: Resources, resource_type: ResourceType, settings: Settings) -> None:
         self.service = service
         self.resource_type = resource_type
         self.settings = settings
 
-    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    async def on_get(self, req: ScimRequest, resp: falcon.asgi.Response) -> None:
         query = list_query(req, self.settings)
-        page = self.service.search(tenant_of(req), query, base_url=base_url(req, self.settings))
+        page = self.service.search(service_call(req, self.settings, projection=_ALL), query)
         send(resp, 200, page_body(page))
 
-    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    async def on_post(self, req: ScimRequest, resp: falcon.asgi.Response) -> None:
         attributes, excluded = projection_params(req, self.settings)
-        view = await self.service.create(
-            tenant_of(req), json_body(req), base_url=base_url(req, self.settings)
-        )
+        call = service_call(req, self.settings, projection=_ALL)
+        view = await self.service.create(call, json_body(req))
         body = project(view.body, self.resource_type, attributes, excluded)
         send(resp, 201, body, etag=view.etag, location=view.location)
 
@@ -102,13 +63,13 @@ class Collection:
 class Search:
     """``/Users/.search``, ``/Groups/.search``: a list query in a POST body."""
 
-    def __init__(self, service: ResourceService, settings: Settings) -> None:
+    def __init__(self, service: Resources, settings: Settings) -> None:
         self.service = service
         self.settings = settings
 
-    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+    async def on_post(self, req: ScimRequest, resp: falcon.asgi.Response) -> None:
         query = search_query(req, self.settings)
-        page = self.service.search(tenant_of(req), query, base_url=base_url(req, self.settings))
+        page = self.service.search(service_call(req, self.settings, projection=_ALL), query)
         send(resp, 200, page_body(page))
 
 
@@ -117,7 +78,7 @@ class Item:
 
     def __init__(
         self,
-        service: ResourceService,
+        service: Resources,
         resource_type: ResourceType,
         settings: Settings,
         *,
@@ -128,60 +89,32 @@ class Item:
         self.settings = settings
         self.patch_returns_body = patch_returns_body
 
-    async def on_get(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, scim_id: str
-    ) -> None:
-        attributes, excluded = projection_params(req, self.settings)
-        view = self.service.get(
-            tenant_of(req),
-            scim_id,
-            base_url=base_url(req, self.settings),
-            attributes=attributes,
-            excluded=excluded,
-        )
+    async def on_get(self, req: ScimRequest, resp: falcon.asgi.Response, scim_id: str) -> None:
+        projection = projection_params(req, self.settings)
+        view = self.service.get(service_call(req, self.settings, projection=projection), scim_id)
         if etag_matches(req.get_header("If-None-Match"), view.etag):
             send(resp, 304, etag=view.etag)
             return
         send(resp, 200, view.body, etag=view.etag, location=view.location)
 
-    async def on_put(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, scim_id: str
-    ) -> None:
+    async def on_put(self, req: ScimRequest, resp: falcon.asgi.Response, scim_id: str) -> None:
         attributes, excluded = projection_params(req, self.settings)
-        view = await self.service.replace(
-            tenant_of(req),
-            scim_id,
-            json_body(req),
-            base_url=base_url(req, self.settings),
-            if_match=req.get_header("If-Match"),
-        )
+        call = service_call(req, self.settings, projection=_ALL)
+        view = await self.service.replace(call, scim_id, json_body(req))
         body = project(view.body, self.resource_type, attributes, excluded)
         send(resp, 200, body, etag=view.etag, location=view.location)
 
-    async def on_patch(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, scim_id: str
-    ) -> None:
-        attributes, excluded = projection_params(req, self.settings)
+    async def on_patch(self, req: ScimRequest, resp: falcon.asgi.Response, scim_id: str) -> None:
         with_body = self.patch_returns_body or bool(picked_params(req, PROJECTION_PARAMS))
-        if not with_body:
-            # 204 without a body: do not render (a large group's) members for nothing.
-            attributes, excluded = ("id",), ("members",)
-        view = await self.service.patch(
-            tenant_of(req),
-            scim_id,
-            json_body(req),
-            base_url=base_url(req, self.settings),
-            if_match=req.get_header("If-Match"),
-            attributes=attributes,
-            excluded=excluded,
-        )
+        # 204 without a body: do not render (a large group's) members for nothing.
+        projection = projection_params(req, self.settings) if with_body else _NO_BODY
+        call = service_call(req, self.settings, projection=projection)
+        view = await self.service.patch(call, scim_id, json_body(req))
         if with_body:
             send(resp, 200, view.body, etag=view.etag, location=view.location)
         else:
             send(resp, 204, etag=view.etag, location=view.location)
 
-    async def on_delete(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, scim_id: str
-    ) -> None:
-        await self.service.delete(tenant_of(req), scim_id, if_match=req.get_header("If-Match"))
+    async def on_delete(self, req: ScimRequest, resp: falcon.asgi.Response, scim_id: str) -> None:
+        await self.service.delete(service_call(req, self.settings, projection=_ALL), scim_id)
         send(resp, 204)

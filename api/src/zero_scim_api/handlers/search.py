@@ -9,26 +9,25 @@ that is invalid for both is 400 ``invalidFilter``.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import falcon.asgi
 
-from zero_scim.kube.tenants import Tenant
 from zero_scim.scim import InvalidFilter, ListQuery
 from zero_scim_api.config import Settings
-from zero_scim_api.handlers.common import base_url, list_query, search_query, send, tenant_of
-from zero_scim_api.handlers.resources import ResourceService, page_body
-from zero_scim_api.services.common import Page
+from zero_scim_api.handlers.common import list_query, search_query, send, service_call
+from zero_scim_api.handlers.resources import page_body
+from zero_scim_api.request import ScimRequest
+from zero_scim_api.services.common import Call, Page, Resources
 
 
 class RootSearch:
-    def __init__(self, services: list[ResourceService], settings: Settings) -> None:
+    def __init__(self, services: list[Resources], settings: Settings) -> None:
         self.services = services
         self.settings = settings
 
-    def _search(self, tenant: Tenant, query: ListQuery, base: str) -> Page:
+    def _search(self, call: Call, query: ListQuery) -> Page:
         total = 0
-        resources: list[dict[str, Any]] = []
+        resources: list[dict[str, object]] = []
         failures: list[InvalidFilter] = []
         for service in self.services:
             sub_query = dataclasses.replace(
@@ -37,7 +36,7 @@ class RootSearch:
                 count=max(0, query.count - len(resources)),
             )
             try:
-                page = service.search(tenant, sub_query, base_url=base)
+                page = service.search(call, sub_query)
             except InvalidFilter as exc:
                 failures.append(exc)
                 continue
@@ -47,13 +46,12 @@ class RootSearch:
             raise failures[0]
         return Page(total=total, start_index=query.start_index, resources=resources)
 
-    async def on_get_root(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        page = self._search(
-            tenant_of(req), list_query(req, self.settings), base_url(req, self.settings)
-        )
-        send(resp, 200, page_body(page))
+    def _answer(self, req: ScimRequest, resp: falcon.asgi.Response, query: ListQuery) -> None:
+        call = service_call(req, self.settings, projection=((), ()))
+        send(resp, 200, page_body(self._search(call, query)))
 
-    async def on_post_search(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        query = search_query(req, self.settings)
-        page = self._search(tenant_of(req), query, base_url(req, self.settings))
-        send(resp, 200, page_body(page))
+    async def on_get_root(self, req: ScimRequest, resp: falcon.asgi.Response) -> None:
+        self._answer(req, resp, list_query(req, self.settings))
+
+    async def on_post_search(self, req: ScimRequest, resp: falcon.asgi.Response) -> None:
+        self._answer(req, resp, search_query(req, self.settings))

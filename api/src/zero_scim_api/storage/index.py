@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 
 import orjson
@@ -37,6 +37,7 @@ from zero_scim.kube.objects import (
     WatchEventType,
 )
 from zero_scim.memberlog import MemberLog
+from zero_scim.scim import caseless
 from zero_scim_api.storage.codec import Meta, spec_to_doc
 
 TOMBSTONE_SECONDS = 300.0
@@ -112,7 +113,7 @@ def user_entry(obj: ScimUser) -> UserEntry:
     spec = obj["spec"]
     doc = spec_to_doc(spec)
     emails = tuple(
-        e["value"].casefold()
+        caseless(e["value"])
         for e in spec.get("emails", []) or []
         if isinstance(e, dict) and isinstance(e.get("value"), str)
     )
@@ -144,7 +145,7 @@ def group_entry(obj: ScimGroup) -> GroupEntry:
         rv=resource_version(obj),
         doc_json=compact_json(spec_to_doc(spec)),
         meta=Meta.from_spec(spec.get("meta"), metadata.get("creationTimestamp", "")),
-        display_key=str(spec.get("displayName", "")).casefold(),
+        display_key=caseless(str(spec.get("displayName", ""))),
         external_id=external if isinstance(external, str) else None,
         deleting=bool(metadata.get("deletionTimestamp")),
         synced_seq=int(status.get("membersSyncedSeq", 0) or 0),
@@ -177,6 +178,25 @@ class _Versions:
 
     def clear(self) -> None:
         self._live.clear()
+
+    def put(self, obj: KubeObject) -> tuple[str, bool]:
+        """The object's name, and whether it is newer than what is held (then held)."""
+        name = _metadata(obj).get("name", "")
+        rv = resource_version(obj)
+        if not self.fresh(name, rv):
+            return name, False
+        self.live(name, rv)
+        return name, True
+
+    def drop(self, obj: KubeObject, held: Container[str]) -> str | None:
+        """The name of a deleted object to forget (tombstoned), or None: an older event
+        about an object not ``held`` any more."""
+        name = _metadata(obj).get("name", "")
+        rv = resource_version(obj)
+        if not self.fresh(name, rv) and name not in held:
+            return None
+        self.dead(name, rv)
+        return name
 
 
 # Secondary indexes map a key to one id (a str) or, rarely, to several (a set): a set
@@ -266,7 +286,7 @@ class TenantIndex:
         return _get(self._by_user_external, external_id)
 
     def user_ids_by_email(self, email: str) -> frozenset[str] | set[str]:
-        return _get(self._by_email, email.casefold())
+        return _get(self._by_email, caseless(email))
 
     def users(self) -> Iterator[UserEntry]:
         return (e for e in self._users.values() if not e.deleting)
@@ -277,11 +297,9 @@ class TenantIndex:
 
     # -- users: writes -----------------------------------------------------------------
     def put_user(self, obj: ScimUser) -> UserEntry | None:
-        name = _metadata(obj).get("name", "")
-        rv = resource_version(obj)
-        if not self._user_versions.fresh(name, rv):
+        name, fresh = self._user_versions.put(obj)
+        if not fresh:
             return self._user_objects.get(name)
-        self._user_versions.live(name, rv)
         entry = user_entry(obj)
         previous = self._user_objects.get(name)
         if previous is not None and previous.id != entry.id:
@@ -297,11 +315,9 @@ class TenantIndex:
         return entry
 
     def drop_user(self, obj: KubeObject) -> None:
-        name = _metadata(obj).get("name", "")
-        rv = resource_version(obj)
-        if not self._user_versions.fresh(name, rv) and name not in self._user_objects:
+        name = self._user_versions.drop(obj, self._user_objects)
+        if name is None:
             return
-        self._user_versions.dead(name, rv)
         entry = self._user_objects.get(name)
         if entry is not None:
             self._forget_user_object(entry)
@@ -369,7 +385,7 @@ class TenantIndex:
         return None if entry is None or entry.deleting else entry
 
     def group_ids_by_display_name(self, display_name: str) -> frozenset[str] | set[str]:
-        return _get(self._by_display, display_name.casefold())
+        return _get(self._by_display, caseless(display_name))
 
     def group_ids_by_external_id(self, external_id: str) -> frozenset[str] | set[str]:
         return _get(self._by_group_external, external_id)
@@ -396,11 +412,9 @@ class TenantIndex:
 
     # -- groups: writes ----------------------------------------------------------------
     def put_group(self, obj: ScimGroup) -> GroupEntry | None:
-        name = _metadata(obj).get("name", "")
-        rv = resource_version(obj)
-        if not self._group_versions.fresh(name, rv):
+        name, fresh = self._group_versions.put(obj)
+        if not fresh:
             return self._group_objects.get(name)
-        self._group_versions.live(name, rv)
         entry = group_entry(obj)
         previous = self._group_objects.get(name)
         if previous is not None:
@@ -413,11 +427,9 @@ class TenantIndex:
         return entry
 
     def drop_group(self, obj: KubeObject) -> None:
-        name = _metadata(obj).get("name", "")
-        rv = resource_version(obj)
-        if not self._group_versions.fresh(name, rv) and name not in self._group_objects:
+        name = self._group_versions.drop(obj, self._group_objects)
+        if name is None:
             return
-        self._group_versions.dead(name, rv)
         entry = self._group_objects.pop(name, None)
         if entry is None:
             return
@@ -461,11 +473,9 @@ class TenantIndex:
         return log
 
     def put_batch(self, obj: ScimMemberBatch) -> None:
-        name = _metadata(obj).get("name", "")
-        rv = resource_version(obj)
-        if not self._batch_versions.fresh(name, rv):
+        name, fresh = self._batch_versions.put(obj)
+        if not fresh:
             return
-        self._batch_versions.live(name, rv)
         entry = memberlog.decode(obj)
         if entry is not None:
             self._log_for_batch(obj).add(entry, name)

@@ -1,4 +1,10 @@
-"""The storage layer's one entry point: watches, index, tenants and repositories together."""
+"""The storage layer's one entry point: watches, index, tenants and repositories together.
+
+The services use what :class:`Storage` offers through the interface they declare
+(``zero_scim_api.services.ports``): the index for reads, ``users`` and ``groups`` for
+writes. Every write is bounded by ``timeout`` (``Settings.storage_timeout``), and every
+single call to the API server by the client's timeout, the same value.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,15 @@ from pathlib import Path
 
 from zero_scim.kube.client import KubeClient
 from zero_scim.kube.coordinates import GROUP_KIND, MEMBER_BATCH, USER
+from zero_scim_api.storage.groups import GroupRepository
 from zero_scim_api.storage.index import ClusterIndex
-from zero_scim_api.storage.repository import GroupRepository, UserRepository
+from zero_scim_api.storage.members import MemberLogWriter
 from zero_scim_api.storage.tenants import TenantRegistry
+from zero_scim_api.storage.users import UserRepository
 from zero_scim_api.storage.watcher import OnRestart, Watcher
 
-#: The deadline of every call to the API server (seconds).
-KUBE_TIMEOUT = 30.0
+#: The default deadline of every storage call (seconds): ``Settings.storage_timeout``.
+KUBE_TIMEOUT = 10.0
 
 
 class Storage:
@@ -23,12 +31,16 @@ class Storage:
         *,
         on_watch_restart: OnRestart | None = None,
         finalizers: tuple[str, ...] = (),
+        timeout: float = KUBE_TIMEOUT,
     ) -> None:
         self.kube = kube
         self.index = ClusterIndex()
         self.tenants = TenantRegistry(kube, on_restart=on_watch_restart)
-        self.users = UserRepository(kube, self.index, finalizers=finalizers)
-        self.groups = GroupRepository(kube, self.index, finalizers=finalizers)
+        self._members = MemberLogWriter(kube, self.index)
+        self.users = UserRepository(kube, self.index, timeout=timeout, finalizers=finalizers)
+        self.groups = GroupRepository(
+            kube, self.index, self._members, timeout=timeout, finalizers=finalizers
+        )
         index = self.index
         restart = on_watch_restart
         self._watchers = (
@@ -65,10 +77,12 @@ class Storage:
         *,
         on_watch_restart: OnRestart | None = None,
         finalizers: tuple[str, ...] = (),
+        timeout: float = KUBE_TIMEOUT,
     ) -> Storage:
-        """Connect; ``finalizers`` are set on every user and group the API creates."""
-        kube = await KubeClient.connect(kubeconfig, timeout=KUBE_TIMEOUT)
-        return cls(kube, on_watch_restart=on_watch_restart, finalizers=finalizers)
+        """Connect; ``finalizers`` are set on every user and group the API creates;
+        ``timeout`` is the deadline of every storage call."""
+        kube = await KubeClient.connect(kubeconfig, timeout=timeout)
+        return cls(kube, on_watch_restart=on_watch_restart, finalizers=finalizers, timeout=timeout)
 
     def start(self) -> None:
         for watcher in self._watchers:
@@ -87,8 +101,12 @@ class Storage:
 
         await asyncio.wait_for(all_synced(), timeout)
 
+    async def drain(self) -> None:
+        """Wait for background work (member-log compaction)."""
+        await self._members.drain()
+
     async def stop(self) -> None:
-        await self.groups.drain()
+        await self.drain()
         await self.tenants.stop()
         for watcher in self._watchers:
             await watcher.stop()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal, TypeAlias, TypeVar
+from typing import Final, Literal, TypeAlias, TypedDict, TypeVar
 
 from zero_scim.scim.errors import InvalidSyntax, InvalidValue, quote
 from zero_scim.scim.filter import MAX_FILTER_LENGTH, Filter, parse_filter
@@ -24,6 +24,7 @@ __all__ = [
     "LIST_RESPONSE_URN",
     "SEARCH_REQUEST_URN",
     "ListQuery",
+    "ListResponse",
     "SortOrder",
     "list_response",
     "parse_list_query",
@@ -185,11 +186,21 @@ def parse_search_request(
     )
 
 
+class ListResponse(TypedDict):
+    """A ListResponse (RFC 7644 §3.4.2) as sent."""
+
+    schemas: list[str]
+    totalResults: int
+    startIndex: int
+    itemsPerPage: int
+    Resources: list[Mapping[str, object]]
+
+
 def list_response(
     resources: Sequence[Mapping[str, object]], *, total_results: int, start_index: int = 1
-) -> dict[str, object]:
+) -> ListResponse:
     """A ListResponse (RFC 7644 §3.4.2); ``itemsPerPage`` is the number of resources on this
-    page. A plain dict, like the resources it lists (:func:`~zero_scim.scim.render`)."""
+    page."""
     return {
         "schemas": [LIST_RESPONSE_URN],
         "totalResults": total_results,

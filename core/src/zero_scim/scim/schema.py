@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Final, Literal, NotRequired, TypeAlias, TypedDict
+from typing import Final, Literal, NotRequired, TypeAlias, TypedDict
 
 from zero_scim.scim.errors import quote
 from zero_scim.scim.paths import AttrPath, parse_attr_path
@@ -316,10 +316,6 @@ class Schema:
             "meta": _meta("Schema", location),
         }
 
-    def to_scim_json(self) -> dict[str, Any]:
-        """:meth:`definition` as a plain dict, for callers that add ``meta.location``."""
-        return dict(self.definition())
-
 
 @dataclass(frozen=True, slots=True)
 class SchemaExtension:
@@ -388,10 +384,6 @@ class ResourceType:
                 for ext in self.schema_extensions
             ]
         return out
-
-    def to_scim_json(self) -> dict[str, Any]:
-        """:meth:`definition` as a plain dict, for callers that add ``meta.location``."""
-        return dict(self.definition())
 
 
 # --- resolution ------------------------------------------------------------------------
