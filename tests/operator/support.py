@@ -8,6 +8,7 @@ subprocess serving only the test's namespace.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import os
