@@ -291,36 +291,33 @@ def test_the_wheels_hold_only_their_package_and_the_images_only_what_they_run(
     check = (
         "import zero_scim, zero_scim_api.app, zero_scim_operator.runner; print(zero_scim.__file__)"
     )
-    run = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", check],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip().startswith(str(venv)), run.stdout  # the wheel's copy
-    usage = subprocess.run(
-        [str(venv / "bin" / "zero-scim"), "--help"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert usage.returncode == 0, usage.stderr
-    listed = set(re.findall(r"^    (\w+)", usage.stdout, re.MULTILINE))
-    assert listed == {"api", "operator"}, usage.stdout
+    imported = _run(venv / "bin" / "python", env, tmp_path, "-c", check)
+    assert imported.stdout.strip().startswith(str(venv)), imported.stdout  # the wheel's copy
+    assert _commands(_run(venv / "bin" / "zero-scim", env, tmp_path, "--help")) == {
+        "api",
+        "operator",
+    }
 
     venv, env = _install(tmp_path, "demo", [wheels[n] for n in DEMO])
-    usage = subprocess.run(
-        [str(venv / "bin" / "zero-scim"), "--help"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    listed = set(re.findall(r"^    (\w+)", usage.stdout, re.MULTILINE))
-    assert listed == {"api", "operator", "accounts"}, usage.stdout
+    assert _commands(_run(venv / "bin" / "zero-scim", env, tmp_path, "--help")) == {
+        "api",
+        "operator",
+        "accounts",
+    }
+
+
+def _run(
+    program: Path, env: dict[str, str], cwd: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """``program args`` in ``cwd``; it must succeed."""
+    run = subprocess.run([str(program), *args], cwd=cwd, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return run
+
+
+def _commands(usage: subprocess.CompletedProcess[str]) -> set[str]:
+    """The subcommands ``zero-scim --help`` lists."""
+    return set(re.findall(r"^    (\w+)", usage.stdout, re.MULTILINE))
 
 
 # -- skaffold.yaml -------------------------------------------------------------------------

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.devtools.test_stack import DevStack, pytestmark  # noqa: F401 (same markers)
 from tests.support.chromium import ChromiumPerson, require_chromium
+from tests.support.scim import deactivate
 from zero_scim_dev.cluster.cluster import LocalCluster
 
 #: Generous for a loaded CI machine; the goal (p95 <= 2 s) is measured in bench/.
@@ -45,19 +45,7 @@ def test_the_demo_user_signs_in_and_is_refused_after_scim_disables_them(
         assert page["status"] == 200 and page["url"].endswith("/me")
         assert page["heading"] == "Hello, Demo Person" and user in page["text"]
 
-        scim = httpx.Client(
-            base_url=printed["SCIM_BASE_URL"],
-            headers={"Authorization": f"Bearer {printed['SCIM_TOKEN']}"},
-            timeout=10,
-        )
-        with scim:
-            found = scim.get("/Users", params={"filter": f'userName eq "{user}"'}).json()
-            [demo] = found["Resources"]
-            disable = {
-                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                "Operations": [{"op": "Replace", "path": "active", "value": False}],
-            }
-            assert scim.patch(f"/Users/{demo['id']}", json=disable).status_code in (200, 204)
+        deactivate(printed["SCIM_BASE_URL"], printed["SCIM_TOKEN"], user)
         refused = person.command(f"until-refused {REFUSED_WITHIN_MS}")
         print(f"refused {refused['elapsedMs']} ms after the SCIM PATCH returned")
         assert refused["status"] == 401 and refused["errorCode"] == "not_signed_in"

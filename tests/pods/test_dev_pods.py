@@ -24,6 +24,7 @@ from kubernetes import client, config
 
 from tests.pods.support import host_differences, secret_value, user_body
 from tests.support.idp import Browser, User
+from tests.support.scim import deactivate
 from zero_scim_dev import sso
 from zero_scim_dev.cluster import hoststate
 from zero_scim_dev.cluster.node import NodeCluster
@@ -137,16 +138,7 @@ def _sign_in_and_be_refused_once_disabled(
         assert me["userName"] == user
         assert me["identity"] == {"tenantId": sso.DEMO_TENANT_ID, "objectId": sso.DEMO_OID}
 
-        with httpx.Client(
-            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-        ) as scim:
-            found = scim.get("/Users", params={"filter": f'userName eq "{user}"'}).json()
-            [demo] = found["Resources"]
-            disable = {
-                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                "Operations": [{"op": "Replace", "path": "active", "value": False}],
-            }
-            assert scim.patch(f"/Users/{demo['id']}", json=disable).status_code in (200, 204)
+        deactivate(base_url, token, user)
         deadline = time.monotonic() + 60  # the operator Pod's sync lag, on a loaded machine
         while (me_now := browser.me()).status_code == 200:
             assert time.monotonic() < deadline, "the session outlived the SCIM deactivation"

@@ -279,3 +279,16 @@ def running_api(kubeconfig: Path, *args: str, **env: str) -> Iterator[ApiProcess
 
 def random_name(prefix: str = "user") -> str:
     return f"{prefix}-{secrets.token_hex(6)}@example.com"
+
+
+def deactivate(base_url: str, token: str, user_name: str) -> None:
+    """Find the user called ``user_name`` and ``PATCH active=false``, as Entra disables one."""
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=30) as scim:
+        found = scim.get("/Users", params={"filter": f'userName eq "{user_name}"'}).json()
+        [user] = found["Resources"]
+        disable = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Replace", "path": "active", "value": False}],
+        }
+        assert scim.patch(f"/Users/{user['id']}", json=disable).status_code in (200, 204)

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.core.scim.things import thing_type
 from zero_scim.scim import GROUP, USER, InvalidFilter, ScimError
 from zero_scim.scim.evaluate import (
     compile_filter,
@@ -15,7 +16,7 @@ from zero_scim.scim.evaluate import (
 )
 from zero_scim.scim.filter import Compare, ValueFilter, parse_filter
 from zero_scim.scim.paths import AttrPath
-from zero_scim.scim.schema import Attribute, ResourceType, Schema, SchemaExtension
+from zero_scim.scim.schema import Attribute, Schema, SchemaExtension
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CUSTOM = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
@@ -162,21 +163,12 @@ def test_boolean_stored_as_string_still_compares():
 
 # --- numbers (custom extensions and a resource type with numeric attributes) -------------
 
-THING = ResourceType(
-    "Thing",
-    "Thing",
-    "/Things",
-    "Thing",
-    Schema(
-        "urn:acme:Thing",
-        "Thing",
-        "Thing",
-        (
-            Attribute("count", "integer"),
-            Attribute("ratio", "decimal"),
-            Attribute("blob", "binary"),
-            Attribute("tags", multi_valued=True),
-        ),
+THING = thing_type(
+    (
+        Attribute("count", "integer"),
+        Attribute("ratio", "decimal"),
+        Attribute("blob", "binary"),
+        Attribute("tags", multi_valued=True),
     ),
     (SchemaExtension(Schema("urn:acme:ext", "Ext", "Ext", (Attribute("size", "integer"),))),),
 )

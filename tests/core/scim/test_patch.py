@@ -6,6 +6,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from tests.core.scim.things import IMMUTABLE_THING
 from zero_scim.scim import (
     GROUP,
     PATCH_OP_URN,
@@ -21,7 +22,6 @@ from zero_scim.scim import (
     normalize_group,
     normalize_user,
 )
-from zero_scim.scim.schema import Attribute, ResourceType, Schema
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CUSTOM = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
@@ -591,18 +591,7 @@ def test_password_is_accepted_and_dropped():
     assert "password" not in out.doc and not out.changed
 
 
-THING = ResourceType(
-    "Thing",
-    "Thing",
-    "/Things",
-    "Thing",
-    Schema(
-        "urn:acme:Thing",
-        "Thing",
-        "Thing",
-        (Attribute("serial", mutability="immutable"), Attribute("label")),
-    ),
-)
+THING = IMMUTABLE_THING
 
 
 def test_immutable_attributes():

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.core.scim.things import IMMUTABLE_THING
 from zero_scim.scim import (
     GROUP,
     USER,
@@ -485,18 +486,7 @@ def test_normalize_value_primitives():
             normalize_value(attribute, value)
 
 
-THING = ResourceType(
-    "Thing",
-    "Thing",
-    "/Things",
-    "Thing",
-    Schema(
-        "urn:acme:Thing",
-        "Thing",
-        "Thing",
-        (Attribute("serial", mutability="immutable"), Attribute("label")),
-    ),
-)
+THING = IMMUTABLE_THING
 
 
 def test_immutable_attributes_on_replace():
