@@ -385,6 +385,15 @@ def test_the_api_drains_for_its_shutdown_delay_within_the_grace_period() -> None
     assert spec["terminationGracePeriodSeconds"] > 5 + 10  # drain + uvicorn's 10 s
 
 
+def test_the_api_storage_deadline_is_a_value() -> None:
+    """The deadline of the API's calls to the API server (503 + Retry-After after it)."""
+    for values, expected in (({}, "10"), ({"api": {"storageTimeout": 4.5}}, "4.5")):
+        spec = one(render(values), "Deployment", "-api")["spec"]["template"]["spec"]
+        assert f"--storage-timeout={expected}" in spec["containers"][0]["args"]
+    with pytest.raises(helm_python.HelmValuesError):  # beyond the schema's bound
+        render({"api": {"storageTimeout": 0}})
+
+
 def test_the_accounts_service_signs_people_in_with_a_secret_from_a_secret() -> None:
     objects = render(ci_values(CHART / "ci" / "accounts-sso-values.yaml"))
     (container,) = one(objects, "Deployment", "-accounts")["spec"]["template"]["spec"]["containers"]
