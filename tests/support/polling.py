@@ -18,7 +18,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import Literal, TypeAlias, TypeVar, overload
+from typing import Literal, TypeAlias, TypeGuard, TypeVar, overload
 
 T = TypeVar("T")
 #: What a condition returns: the value awaited, or "not yet" (None, False).
@@ -39,8 +39,22 @@ class _Attempts:
         self.last: object = None
         self.error: BaseException | None = None
 
-    def expired(self) -> bool:
-        return time.monotonic() > self.deadline
+    def done(self, value: Outcome[T]) -> TypeGuard[T]:
+        """Is ``value`` what was awaited? If not, it is the last outcome."""
+        if value:
+            return True
+        self.last, self.error = value, None
+        return False
+
+    def retry(self, error: BaseException) -> None:
+        """``error`` was raised: keep it, and fail if time is up."""
+        self.error = error
+        self.check()
+
+    def check(self) -> None:
+        """Fail if time is up."""
+        if time.monotonic() > self.deadline:
+            raise self.failure()
 
     def failure(self) -> AssertionError:
         shown = repr(self.error) if self.error is not None else repr(self.last)
@@ -83,13 +97,11 @@ async def eventually(
             if inspect.isawaitable(value):
                 value = await value
         except retry_on as exc:
-            attempts.error = exc
+            attempts.retry(exc)
         else:
-            if value:
+            if attempts.done(value):
                 return value
-            attempts.last, attempts.error = value, None
-        if attempts.expired():
-            raise attempts.failure()
+            attempts.check()
         await asyncio.sleep(interval)
 
 
@@ -107,11 +119,9 @@ def eventually_blocking(
         try:
             value = condition()
         except retry_on as exc:
-            attempts.error = exc
+            attempts.retry(exc)
         else:
-            if value:
+            if attempts.done(value):
                 return value
-            attempts.last, attempts.error = value, None
-        if attempts.expired():
-            raise attempts.failure()
+            attempts.check()
         time.sleep(interval)
