@@ -22,41 +22,20 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.entra import E1, E23_OPERATIONS, ENTERPRISE, USER_URN
 from tests.support.scim import SCIM_JSON, ApiProcess, TenantInfo, scim_client, wait_for_tenant
 from zero_scim_api.app import ScimApp
 
 ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
 LIST_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CUSTOM = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
 ADSCIM = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 
 FLAG = "aadOptscim062020"
 DIALECTS = ["default", "flag"]
 
-E1: dict[str, Any] = {
-    "schemas": [USER_URN, ENTERPRISE],
-    "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
-    "userName": "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
-    "active": True,
-    "emails": [
-        {
-            "primary": True,
-            "type": "work",
-            "value": "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com",
-        }
-    ],
-    "meta": {"resourceType": "User"},
-    "name": {
-        "formatted": "givenName familyName",
-        "familyName": "familyName",
-        "givenName": "givenName",
-    },
-    "roles": [],
-}
 
 E10: dict[str, Any] = {
     "schemas": [GROUP_URN, ADSCIM],
@@ -464,22 +443,7 @@ async def test_row17_18_replace_several_attributes(entra: httpx.AsyncClient, dia
             "employeeNumber": "Eqpj",
         }
     else:  # E23: a path-less replace whose keys are dotted and URN paths
-        body = patch_op(
-            {
-                "op": "replace",
-                "path": 'emails[type eq "work"].value',
-                "value": "TestMhvaes@test.microsoft.com",
-            },
-            {
-                "op": "replace",
-                "value": {
-                    "displayName": "Bjfe",
-                    "name.givenName": "Kkom",
-                    "name.familyName": "Unua",
-                    f"{ENTERPRISE}:employeeNumber": "Aklq",
-                },
-            },
-        )
+        body = patch_op(*E23_OPERATIONS)
         expected = {
             "displayName": "Bjfe",
             "email": "TestMhvaes@test.microsoft.com",

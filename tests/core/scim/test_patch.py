@@ -7,6 +7,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.core.scim.things import IMMUTABLE_THING
+from tests.support.entra import E23_OPERATIONS, ENTERPRISE
 from zero_scim.scim import (
     GROUP,
     PATCH_OP_URN,
@@ -23,7 +24,6 @@ from zero_scim.scim import (
     normalize_user,
 )
 
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CUSTOM = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
 
 
@@ -154,20 +154,7 @@ def test_e22_one_replace_per_path():
 def test_e23_pathless_replace_with_dotted_and_urn_keys():
     out = patch(
         user(),
-        {
-            "op": "replace",
-            "path": 'emails[type eq "work"].value',
-            "value": "TestMhvaes@test.microsoft.com",
-        },
-        {
-            "op": "replace",
-            "value": {
-                "displayName": "Bjfe",
-                "name.givenName": "Kkom",
-                "name.familyName": "Unua",
-                f"{ENTERPRISE}:employeeNumber": "Aklq",
-            },
-        },
+        *E23_OPERATIONS,
     )
     doc = out.doc
     assert "name.givenName" not in doc  # keys are paths, not literal attribute names

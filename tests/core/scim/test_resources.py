@@ -9,6 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.core.scim.things import IMMUTABLE_THING
+from tests.support.entra import E1, ENTERPRISE
+from tests.support.entra import USER_URN as CORE
 from zero_scim.scim import (
     GROUP,
     USER,
@@ -28,31 +30,8 @@ from zero_scim.scim import (
 from zero_scim.scim.resources import ABSENT, normalize_value
 from zero_scim.scim.schema import Attribute, ResourceType, Schema
 
-CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CUSTOM = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
 ADSCIM = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
-
-E1 = {
-    "schemas": [CORE, ENTERPRISE],
-    "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
-    "userName": "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
-    "active": True,
-    "emails": [
-        {
-            "primary": True,
-            "type": "work",
-            "value": "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com",
-        }
-    ],
-    "meta": {"resourceType": "User"},
-    "name": {
-        "formatted": "givenName familyName",
-        "familyName": "familyName",
-        "givenName": "givenName",
-    },
-    "roles": [],
-}
 
 
 # --- Entra bodies ------------------------------------------------------------------------
