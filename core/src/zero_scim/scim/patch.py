@@ -129,6 +129,7 @@ from zero_scim.scim.resources import (
     normalize,
     normalize_element,
     normalize_members,
+    normalize_subs,
     normalize_value,
     value_key,
 )
@@ -555,17 +556,11 @@ class _Patcher:
         attribute = resolved.attribute
         current = self.current(resolved)
         merged: JsonObject = dict(current) if isinstance(current, dict) else {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidSyntax(f"{label} has a non-string key")
-            sub = attribute.sub(key)
-            if sub is None or sub.mutability in ("readOnly", "writeOnly"):
-                continue
-            normalized = normalize_value(sub, item, label=f"{label}.{sub.name}")
+        for name, normalized in normalize_subs(attribute, value, label):
             if normalized is ABSENT:
-                merged.pop(sub.name, None)
+                merged.pop(name, None)
             else:
-                merged[sub.name] = normalized
+                merged[name] = normalized
         self.store(resolved, normalize_value(attribute, merged, label=label))
 
     def remove_elements(self, resolved: ResolvedAttr, value: object, label: str) -> None:

@@ -103,6 +103,7 @@ __all__ = [
     "normalize_element",
     "normalize_group",
     "normalize_members",
+    "normalize_subs",
     "normalize_user",
     "normalize_value",
     "project",
@@ -218,6 +219,19 @@ def _has_data(attribute: Attribute, value: JsonObject) -> bool:
     return any(key not in ("type", "primary") for key in value)
 
 
+def normalize_subs(
+    attribute: Attribute, value: Mapping[object, object], label: str
+) -> Iterator[tuple[str, Normalized]]:
+    """The sub-attributes of a complex value that a client may write, each normalised
+    (:data:`ABSENT` for one sent with no value); read-only and unknown ones are passed over."""
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise InvalidSyntax(f"{label} has a non-string key")
+        sub = attribute.sub(key)
+        if sub is not None and sub.mutability not in ("readOnly", "writeOnly"):
+            yield sub.name, normalize_value(sub, item, label=f"{label}.{sub.name}")
+
+
 def _normalize_complex(
     attribute: Attribute, value: object, label: str, *, whole: bool = True
 ) -> Normalized:
@@ -232,16 +246,11 @@ def _normalize_complex(
         value = {"value": value}
     if not isinstance(value, Mapping):
         raise InvalidValue(f"{label} must be an object")
-    out: JsonObject = {}
-    for key, item in value.items():
-        if not isinstance(key, str):
-            raise InvalidSyntax(f"{label} has a non-string key")
-        sub = attribute.sub(key)
-        if sub is None or sub.mutability in ("readOnly", "writeOnly"):
-            continue
-        normalized = normalize_value(sub, item, label=f"{label}.{sub.name}")
-        if normalized is not ABSENT:
-            out[sub.name] = normalized
+    out: JsonObject = {
+        name: normalized
+        for name, normalized in normalize_subs(attribute, value, label)
+        if normalized is not ABSENT
+    }
     if not out:
         return ABSENT
     for sub in attribute.sub_attributes:
