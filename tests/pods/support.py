@@ -30,6 +30,7 @@ from kubernetes import client, config
 from kubernetes.stream import stream
 
 from tests.support.kube import KubeEnv, check_throwaway
+from tests.support.polling import eventually_blocking
 from zero_scim_dev.cluster import hoststate
 from zero_scim_dev.cluster.node import NodeCluster
 
@@ -161,18 +162,15 @@ def host_differences(before: hoststate.HostState, after: hoststate.HostState) ->
 
 
 def eventually(check: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-        except (client.ApiException, OSError, httpx.HTTPError, ValueError) as exc:
-            last = exc
-        else:
-            if result:
-                return result
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}" + (f": {last}" if last else ""))
+    """The shared :func:`~tests.support.polling.eventually_blocking`, retrying while a
+    Pod, a Service or the API server is not reachable yet."""
+    return eventually_blocking(
+        check,
+        what,
+        timeout=timeout,
+        interval=0.3,
+        retry_on=(client.ApiException, OSError, httpx.HTTPError, ValueError),
+    )
 
 
 def wait_in_zero(zero: httpx.Client, user_ids: Iterable[str], timeout: float = 120.0) -> None:
