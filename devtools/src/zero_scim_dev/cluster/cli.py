@@ -15,20 +15,20 @@ from zero_scim_dev.cluster.node import NodeCluster
 
 
 def _common(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
-    unset: dict[str, object] = {} if defaults else {"default": argparse.SUPPRESS}
+    """``--data-dir`` and ``--node``; without ``defaults`` they set only what is given."""
     parser.add_argument(
         "--data-dir",
         type=Path,
+        default=None if defaults else argparse.SUPPRESS,
         help="data folder (default: ~/.cache/zero-scim/clusters/default, with --node .../node)",
-        **unset,  # type: ignore[arg-type]
     )
     parser.add_argument(
         "--node",
         action="store_true",
+        default=False if defaults else argparse.SUPPRESS,
         help="the one-node cluster: the control plane plus a node that runs Pods (scheduler, "
         "kubelet, kube-proxy, containerd, bridge CNI, DNS); changes the host (restored by "
         "`down --node`), one per machine, needs root",
-        **unset,  # type: ignore[arg-type]
     )
 
 
